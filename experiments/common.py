@@ -1,0 +1,64 @@
+"""The base config every experiment overrides: the released MNIST setup of Goodfellow et al. (2014).
+
+Each experiment file defines `get_config(arg=None)`; `arg` is the text after ':' in
+--config=experiments/NAME.py:ARG, where `runlocal` shrinks the run to a few seconds on a CPU.
+"""
+import ml_collections
+
+from gan_jax import data
+
+
+def base_config() -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.seed = 0
+  config.num_train_steps = 100_000
+  config.batch_size = 100
+
+  # Algorithm 1.
+  config.discriminator_steps = 1  # k; the paper used k = 1.
+  config.update_rule = 'alternating'  # or 'simultaneous' (the released code: D and G in one step).
+  config.generator_loss = 'non_saturating'  # or 'minimax' (eq. 1 taken literally).
+  config.discriminator_loss_scale = 1.0  # The released code uses 0.5 * (BCE real + BCE fake).
+
+  config.noise = ml_collections.ConfigDict(dict(prior='uniform', dim=100))  # U(-√3, √3)^100.
+  config.generator = ml_collections.ConfigDict(dict(
+      name='mlp', hidden_dims=(1200, 1200), init_range=0.05, output_activation='sigmoid'))
+  config.init_output_bias_from_data = True  # G's sigmoid bias = logit(mean pixel).
+  config.discriminator = ml_collections.ConfigDict(dict(
+      name='maxout', hidden_units=(240, 240), num_pieces=5, init_range=0.005, input_keep=0.8,
+      hidden_keep=0.5))
+  config.discriminator_max_col_norm = 0.0  # pylearn2 max_col_norm; 0 = off (TFD: 1.9365).
+
+  config.optimizer = ml_collections.ConfigDict(dict(
+      name='momentum', learning_rate=0.1, lr_decay_factor=1.000004, min_learning_rate=1e-6,
+      momentum=0.5, final_momentum=0.7, momentum_start_epoch=1, momentum_saturate_epoch=250,
+      b1=0.5, b2=0.999))  # b1, b2: used when name='adam'.
+
+  config.data = data.default_config('tfds', name='mnist')
+
+  config.log_every_steps = 500
+  config.checkpoint_every_steps = 5000
+  config.sample_every_steps = 5000
+  config.keep_checkpoints = 3
+  config.num_samples = 100  # Images in each samples/step_NNNNNN.png grid (fixed z).
+  return config
+
+
+def is_runlocal(arg) -> bool:
+  return arg is not None and 'runlocal' in str(arg).split(',')
+
+
+def shrink_for_runlocal(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """A few seconds on a CPU: tiny networks, two steps, everything written at every step."""
+  config.num_train_steps = 2
+  config.batch_size = 8
+  config.noise.dim = 8
+  config.generator.hidden_dims = tuple(16 for _ in config.generator.hidden_dims)
+  if 'hidden_units' in config.discriminator:
+    config.discriminator.hidden_units = tuple(8 for _ in config.discriminator.hidden_units)
+    config.discriminator.num_pieces = 2
+  config.log_every_steps = 1
+  config.checkpoint_every_steps = 1
+  config.sample_every_steps = 2
+  config.num_samples = 4
+  return config

@@ -1,0 +1,21 @@
+"""MNIST, Table 1 row "Adversarial nets": the authors' released setup (goodfeli/adversarial
+mnist.yaml), exactly.
+
+G: z ~ U(-√3, √3)^100, ReLU 1200-1200, sigmoid 784 with bias from the pixel means, U(±0.05).
+D: maxout 240 units x 5 pieces, two layers, sigmoid output, U(±0.005); dropout keep 0.8 on the
+input and 0.5 on hidden layers, also in G's gradient. D and G updated simultaneously from one
+minibatch of 100 (k = 1); D minimises 0.5 (BCE real + BCE fake), G the non-saturating loss.
+SGD: lr 0.1 divided by 1.000004 every step (floor 1e-6), momentum 0.5 -> 0.7 over epochs 1-250.
+Data: tfds mnist, train rows 0-50k, validation 50k-60k.
+"""
+from experiments import common
+
+
+def get_config(arg=None):
+  config = common.base_config()
+  config.update_rule = 'simultaneous'
+  config.discriminator_loss_scale = 0.5
+  config.num_train_steps = 125_000  # 250 epochs of 500 steps: momentum has saturated.
+  if common.is_runlocal(arg):
+    common.shrink_for_runlocal(config)
+  return config

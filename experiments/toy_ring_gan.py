@@ -1,0 +1,37 @@
+"""A GAN on the 2-D ring of 8 Gaussians (radius 2, std 0.02): the standard test of mode coverage.
+
+Fully connected G and maxout D as in the paper, sized for 2-D data, no dropout on a 2-D input;
+Adam as commonly used on this benchmark.
+"""
+from experiments import common
+from gan_jax import data
+
+
+def get_config(arg=None):
+  config = common.base_config()
+  config.data = data.default_config('toy', name='ring')
+  config.num_train_steps = 10_000
+  config.batch_size = 256
+  config.noise.prior = 'normal'
+  config.noise.dim = 16
+  config.generator.hidden_dims = (128, 128)
+  config.generator.output_activation = 'linear'
+  config.init_output_bias_from_data = False
+  config.discriminator.hidden_units = (128, 128)
+  config.discriminator.num_pieces = 2
+  config.discriminator.init_range = 0.05
+  config.discriminator.input_keep = 1.0
+  config.discriminator.hidden_keep = 1.0
+  config.optimizer.name = 'adam'
+  config.optimizer.learning_rate = 1e-3
+  config.optimizer.lr_decay_factor = 1.0
+  config.optimizer.min_learning_rate = 0.0
+  config.log_every_steps = 500
+  config.checkpoint_every_steps = 2000
+  config.sample_every_steps = 2000
+  config.num_samples = 2000
+  if common.is_runlocal(arg):
+    common.shrink_for_runlocal(config)
+    config.data.num_examples = 512
+    config.data.num_eval_examples = 64
+  return config

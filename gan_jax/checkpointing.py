@@ -1,0 +1,79 @@
+"""Checkpoints under workdir/checkpoints with orbax: the GANState and the data iterator's position.
+
+Restoring walks back from the newest step: a checkpoint that cannot be read is reported, moved
+aside to `<step>.corrupt` (never deleted) and the previous one is tried.
+"""
+import os
+from typing import Any, Optional, Tuple
+
+from absl import logging
+import orbax.checkpoint as ocp
+
+from gan_jax import errors
+
+# What a damaged checkpoint raises from orbax/tensorstore: unreadable or missing files and
+# malformed metadata. Anything else is a bug and propagates.
+_READ_ERRORS = (ValueError, OSError, KeyError, TypeError, RuntimeError)
+
+
+class Checkpointer:
+  """Saves every `save_interval_steps` (and when forced), keeping the newest `keep`."""
+
+  def __init__(self, directory: str, keep: int, save_interval_steps: int):
+    self.directory = os.path.abspath(directory)
+    self._options = ocp.CheckpointManagerOptions(
+        max_to_keep=keep, save_interval_steps=save_interval_steps, create=True)
+    self._manager = self._open()
+
+  def _open(self) -> ocp.CheckpointManager:
+    return ocp.CheckpointManager(self.directory, options=self._options,
+                                 item_names=('state', 'data'))
+
+  def latest_step(self) -> Optional[int]:
+    return self._manager.latest_step()
+
+  def save(self, step: int, state: Any, data_state: dict, force: bool = False) -> bool:
+    return self._manager.save(
+        step, force=force,
+        args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                data=ocp.args.JsonSave(data_state)))
+
+  def restore(self, template: Any) -> Optional[Tuple[int, Any, dict]]:
+    """(step, state, data_state) from the newest readable checkpoint, or None if there is none."""
+    for step in sorted(self._manager.all_steps(), reverse=True):
+      try:
+        restored = self._manager.restore(
+            step, args=ocp.args.Composite(state=ocp.args.StandardRestore(template),
+                                          data=ocp.args.JsonRestore()))
+      except _READ_ERRORS as e:
+        self._set_aside(step, e)
+        continue
+      return step, restored['state'], restored['data']
+    return None
+
+  def _set_aside(self, step: int, error: Exception) -> None:
+    source = os.path.join(self.directory, str(step))
+    target = source + '.corrupt'
+    suffix = 1
+    while os.path.exists(target):
+      target, suffix = f'{source}.corrupt{suffix}', suffix + 1
+    logging.warning('Checkpoint at step %d is unreadable (%s: %s); moved to %s, falling back to '
+                    'the previous one.', step, type(error).__name__,
+                    str(error).splitlines()[0] if str(error) else '', target)
+    os.rename(source, target)
+    self._manager.close()
+    self._manager = self._open()
+
+  def wait(self) -> None:
+    self._manager.wait_until_finished()
+
+  def close(self) -> None:
+    self._manager.close()
+
+
+def require_checkpoint(checkpointer: Checkpointer) -> int:
+  step = checkpointer.latest_step()
+  if step is None:
+    raise errors.CheckpointError(f'no checkpoint in {checkpointer.directory}; train first with '
+                                 '--mode=train and the same --workdir')
+  return step

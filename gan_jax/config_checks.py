@@ -1,0 +1,79 @@
+"""Value checks on a whole config, run before anything is built or written.
+
+Unknown keys are already refused by the locked ConfigDict; here each invalid value or
+contradiction raises a one-line ConfigError naming the key and what it may be.
+"""
+from gan_jax import errors
+from gan_jax import losses
+from gan_jax import optim
+from gan_jax import steps
+from gan_jax.models import mlp
+from gan_jax.models import prior
+
+
+def _require(ok: bool, message: str) -> None:
+  if not ok:
+    raise errors.ConfigError(message)
+
+
+def _positive_int(config, key: str) -> None:
+  value = config[key]
+  _require(isinstance(value, int) and value > 0, f'config.{key}={value!r} must be a positive integer')
+
+
+def validate(config) -> None:
+  for key in ('num_train_steps', 'batch_size', 'discriminator_steps', 'log_every_steps',
+              'checkpoint_every_steps', 'sample_every_steps', 'keep_checkpoints', 'num_samples'):
+    _positive_int(config, key)
+  _require(config.generator_loss in losses.GENERATOR_LOSSES,
+           f'config.generator_loss={config.generator_loss!r} is unknown; use one of '
+           f'{sorted(losses.GENERATOR_LOSSES)}')
+  _require(config.update_rule in steps.UPDATE_RULES,
+           f'config.update_rule={config.update_rule!r} is unknown; use one of {list(steps.UPDATE_RULES)}')
+  _require(config.update_rule == 'alternating' or config.discriminator_steps == 1,
+           f'config.update_rule=simultaneous takes one minibatch per step, so config.discriminator_steps '
+           f'must be 1 (got {config.discriminator_steps}); use update_rule=alternating for k > 1')
+  _require(config.discriminator_loss_scale > 0,
+           f'config.discriminator_loss_scale={config.discriminator_loss_scale} must be > 0')
+  _require(config.noise.prior in prior.PRIORS,
+           f'config.noise.prior={config.noise.prior!r} is unknown; use one of {list(prior.PRIORS)}')
+  _require(isinstance(config.noise.dim, int) and config.noise.dim > 0,
+           f'config.noise.dim={config.noise.dim!r} must be a positive integer')
+  _require(config.discriminator_max_col_norm >= 0,
+           f'config.discriminator_max_col_norm={config.discriminator_max_col_norm} must be >= 0 '
+           '(0 turns the constraint off)')
+  for key in ('input_keep', 'hidden_keep'):
+    if key in config.discriminator:
+      value = config.discriminator[key]
+      _require(0 < value <= 1, f'config.discriminator.{key}={value} is a keep probability: it '
+               'must be in (0, 1]')
+  _validate_generator(config.generator)
+  _validate_optimizer(config.optimizer)
+
+
+def _validate_generator(generator) -> None:
+  activations = tuple(generator.get('hidden_activations', ()))
+  for name in activations + ((generator.output_activation,) if 'output_activation' in generator
+                             else ()):
+    _require(name in mlp.ACTIVATIONS, f'config.generator: activation {name!r} is unknown; use one '
+             f'of {sorted(mlp.ACTIVATIONS)}')
+  if activations and 'hidden_dims' in generator:
+    _require(len(activations) == len(generator.hidden_dims),
+             f'config.generator.hidden_activations has {len(activations)} entries for '
+             f'{len(generator.hidden_dims)} hidden layers; give one per layer or none (all ReLU)')
+
+
+def _validate_optimizer(opt) -> None:
+  _require(opt.name in optim.OPTIMIZERS,
+           f'config.optimizer.name={opt.name!r} is unknown; use one of {list(optim.OPTIMIZERS)}')
+  _require(opt.learning_rate > 0, f'config.optimizer.learning_rate={opt.learning_rate} must be > 0')
+  _require(opt.lr_decay_factor >= 1, f'config.optimizer.lr_decay_factor={opt.lr_decay_factor} '
+           'must be >= 1 (the rate is divided by it every step; 1 keeps it constant)')
+  _require(0 <= opt.min_learning_rate <= opt.learning_rate,
+           f'config.optimizer.min_learning_rate={opt.min_learning_rate} must be in '
+           f'[0, learning_rate={opt.learning_rate}]')
+  for key in ('momentum', 'final_momentum', 'b1', 'b2'):
+    _require(0 <= opt[key] < 1, f'config.optimizer.{key}={opt[key]} must be in [0, 1)')
+  _require(0 <= opt.momentum_start_epoch <= opt.momentum_saturate_epoch,
+           f'config.optimizer: need 0 <= momentum_start_epoch ({opt.momentum_start_epoch}) <= '
+           f'momentum_saturate_epoch ({opt.momentum_saturate_epoch})')

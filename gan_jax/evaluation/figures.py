@@ -1,0 +1,47 @@
+"""Figures written as PNG: sample grids (and, for 2-D toy data, a density picture of samples)."""
+import math
+import os
+
+import numpy as np
+from PIL import Image
+
+
+def image_grid(images: np.ndarray, num_columns: int = 0, padding: int = 1) -> np.ndarray:
+  """Tiles images [N, H, W, C] in [0, 1] into one uint8 image, row-major, 1-pixel white gaps."""
+  n, h, w, c = images.shape
+  cols = num_columns or math.ceil(math.sqrt(n))
+  rows = math.ceil(n / cols)
+  grid = np.ones((rows * (h + padding) + padding, cols * (w + padding) + padding, c), np.float32)
+  for i, image in enumerate(images):
+    r, col = divmod(i, cols)
+    top, left = padding + r * (h + padding), padding + col * (w + padding)
+    grid[top:top + h, left:left + w] = image
+  return (np.clip(grid, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def scatter_image(points: np.ndarray, extent: float, size: int = 256) -> np.ndarray:
+  """A 2-D histogram of points in [-extent, extent]^2 as a uint8 image (dark = dense)."""
+  counts, _, _ = np.histogram2d(points[:, 1], points[:, 0], bins=size,
+                                range=[[-extent, extent], [-extent, extent]])
+  density = np.log1p(counts[::-1]) / max(np.log1p(counts).max(), 1e-12)
+  return ((1 - density) * 255 + 0.5).astype(np.uint8)[..., None]
+
+
+def write_png(path: str, image: np.ndarray, scale: int = 1) -> None:
+  """Writes a uint8 image [H, W, C]; `scale` > 1 enlarges it with nearest-neighbour pixels."""
+  if scale > 1:
+    image = image.repeat(scale, axis=0).repeat(scale, axis=1)
+  os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+  Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(path)
+
+
+def samples_figure(samples: np.ndarray) -> np.ndarray:
+  """The picture of a batch of G's samples: an image grid, or a density image for 2-D points."""
+  if samples.ndim == 4:
+    return image_grid(samples)
+  if samples.ndim == 2 and samples.shape[1] == 2:
+    return scatter_image(samples, extent=max(float(np.abs(samples).max()) * 1.1, 1.0))
+  if samples.ndim == 2 and samples.shape[1] == 1:
+    return scatter_image(np.concatenate([samples, np.zeros_like(samples)], 1),
+                         extent=max(float(np.abs(samples).max()) * 1.1, 1.0))
+  raise ValueError(f'cannot draw samples of shape {samples.shape}')

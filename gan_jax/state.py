@@ -1,0 +1,59 @@
+"""The training state: one flax TrainState per network, bundled as GANState.
+
+GANState.step counts iterations of Algorithm 1 (one generator update each); each network's own
+TrainState.step counts its optimizer updates (k per iteration for D). Randomness is not stored:
+every step derives its key from (seed, GANState.step), so a restored state draws the same numbers.
+"""
+from typing import Any, Optional
+
+import flax
+from flax import struct
+from flax.training import train_state
+import jax
+import jax.numpy as jnp
+import optax
+
+
+class ModelState(train_state.TrainState):
+  """A network's parameters, optimizer state and (when the model has batch norm) batch_stats."""
+  batch_stats: Any = flax.core.FrozenDict()
+
+  def forward(self, params, *inputs, train: bool, rngs=None):
+    """Applies the model; returns (outputs, batch_stats after this call).
+
+    Batch statistics are updated only in training mode and only for models that have them.
+    """
+    variables = {'params': params}
+    if not self.batch_stats:
+      return self.apply_fn(variables, *inputs, train=train, rngs=rngs), self.batch_stats
+    variables['batch_stats'] = self.batch_stats
+    if not train:
+      return self.apply_fn(variables, *inputs, train=False, rngs=rngs), self.batch_stats
+    out, updates = self.apply_fn(variables, *inputs, train=True, rngs=rngs, mutable=['batch_stats'])
+    return out, updates['batch_stats']
+
+
+@struct.dataclass
+class GANState:
+  step: jax.Array
+  generator: ModelState
+  discriminator: ModelState
+  denoiser: Optional[ModelState] = None  # Denoising feature matching (Warde-Farley & Bengio, 2017).
+
+
+def create_model_state(module, rng: jax.Array, example_input: jax.Array,
+                       tx: optax.GradientTransformation, params_fn=None) -> ModelState:
+  """Initialises `module` on `example_input`; `params_fn` may edit the initial parameters."""
+  variables = module.init({'params': rng, 'dropout': rng}, example_input, train=False)
+  params = variables['params']
+  if params_fn is not None:
+    params = params_fn(params)
+  return ModelState.create(
+      apply_fn=module.apply, params=params, tx=tx,
+      batch_stats=variables.get('batch_stats', flax.core.FrozenDict()))
+
+
+def create_gan_state(generator: ModelState, discriminator: ModelState,
+                     denoiser: Optional[ModelState] = None) -> GANState:
+  return GANState(step=jnp.zeros((), jnp.int32), generator=generator,
+                  discriminator=discriminator, denoiser=denoiser)

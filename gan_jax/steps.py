@@ -1,0 +1,148 @@
+"""Pure training steps: one iteration of Algorithm 1 of Goodfellow et al. (2014).
+
+`train_step(state, batches, rng) -> (state, metrics)` takes `batches` of shape [k, batch, ...]:
+one minibatch per discriminator update. Nothing here reads the config at trace time: what a step
+needs is bound once as a frozen `StepSpec`.
+"""
+import dataclasses
+from typing import Tuple
+
+import jax
+import jax.numpy as jnp
+
+from gan_jax import losses
+from gan_jax import optim
+from gan_jax.models import prior
+from gan_jax.state import GANState, ModelState
+
+UPDATE_RULES = ('alternating', 'simultaneous')
+
+
+@dataclasses.dataclass(frozen=True)
+class StepSpec:
+  """The hyperparameters of a step (hashable: bound with functools.partial before jit)."""
+  discriminator_steps: int = 1  # k of Algorithm 1.
+  generator_loss: str = 'non_saturating'
+  update_rule: str = 'alternating'
+  noise_prior: str = 'uniform'
+  noise_dim: int = 100
+  # The released code minimises 0.5 * (BCE(real) + BCE(fake)) for D: a factor 0.5 on -V.
+  discriminator_loss_scale: float = 1.0
+
+  @classmethod
+  def from_config(cls, config) -> 'StepSpec':
+    return cls(discriminator_steps=config.discriminator_steps,
+               generator_loss=config.generator_loss, update_rule=config.update_rule,
+               noise_prior=config.noise.prior, noise_dim=config.noise.dim,
+               discriminator_loss_scale=config.discriminator_loss_scale)
+
+  @property
+  def batches_per_step(self) -> int:
+    """Minibatches of data one iteration consumes: k for Algorithm 1, one when simultaneous."""
+    return self.discriminator_steps if self.update_rule == 'alternating' else 1
+
+
+def _mean_sigmoid(logits):
+  return jnp.mean(jax.nn.sigmoid(logits))
+
+
+def _noise(rng, num, spec: StepSpec):
+  return prior.sample_noise(rng, num, spec.noise_dim, spec.noise_prior)
+
+
+def d_update(d: ModelState, g: ModelState, x: jax.Array, rng: jax.Array,
+             spec: StepSpec) -> Tuple[ModelState, dict]:
+  """One discriminator update on minibatch x and fresh noise (inner loop of Algorithm 1).
+
+  D ascends V(D, G) = E log D(x) + E log(1 - D(G(z))) (eq. 1). Real data and samples go through
+  D separately, so a model with batch norm normalises each with its own statistics; the running
+  statistics kept are those of the real data.
+  """
+  z_rng, real_rng, fake_rng = jax.random.split(rng, 3)
+  fake, _ = g.forward(g.params, _noise(z_rng, x.shape[0], spec), train=True)
+  fake = jax.lax.stop_gradient(fake)
+
+  def loss_fn(params):
+    (real_logits, _), batch_stats = d.forward(params, x, train=True, rngs={'dropout': real_rng})
+    (fake_logits, _), _ = d.forward(params, fake, train=True, rngs={'dropout': fake_rng})
+    neg_value = losses.discriminator_loss(real_logits, fake_logits)
+    return spec.discriminator_loss_scale * neg_value, (neg_value, batch_stats, real_logits,
+                                                       fake_logits)
+
+  grads, (neg_value, batch_stats, real_logits, fake_logits) = jax.grad(
+      loss_fn, has_aux=True)(d.params)
+  d = d.apply_gradients(grads=grads, batch_stats=batch_stats)
+  return d, {'d_loss': neg_value, 'D_x': _mean_sigmoid(real_logits),
+             'D_G_z': _mean_sigmoid(fake_logits)}
+
+
+def g_update(g: ModelState, d: ModelState, rng: jax.Array, batch_size: int,
+             spec: StepSpec) -> Tuple[ModelState, dict]:
+  """One generator update on fresh noise (last line of Algorithm 1), D held fixed.
+
+  D runs in training mode, dropout included, as in the released code's generator gradient.
+  """
+  z_rng, d_rng = jax.random.split(rng)
+  z = _noise(z_rng, batch_size, spec)
+  generator_loss = losses.get_generator_loss(spec.generator_loss)
+
+  def loss_fn(params):
+    fake, batch_stats = g.forward(params, z, train=True)
+    (fake_logits, _), _ = d.forward(d.params, fake, train=True, rngs={'dropout': d_rng})
+    return generator_loss(fake_logits), batch_stats
+
+  (loss, batch_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(g.params)
+  return g.apply_gradients(grads=grads, batch_stats=batch_stats), {'g_loss': loss}
+
+
+def simultaneous_update(g: ModelState, d: ModelState, x: jax.Array, rng: jax.Array,
+                        spec: StepSpec) -> Tuple[ModelState, ModelState, dict]:
+  """D and G updated together from one minibatch and one forward pass (the released code).
+
+  Both gradients are taken at the same parameters; G's loss uses the very D(G(z)) (same dropout
+  masks) that D's loss uses. One forward pass, two backward passes through it.
+  """
+  z_rng, real_rng, fake_rng = jax.random.split(rng, 3)
+  z = _noise(z_rng, x.shape[0], spec)
+  generator_loss = losses.get_generator_loss(spec.generator_loss)
+
+  def forward(g_params, d_params):
+    fake, g_stats = g.forward(g_params, z, train=True)
+    (real_logits, _), d_stats = d.forward(d_params, x, train=True, rngs={'dropout': real_rng})
+    (fake_logits, _), _ = d.forward(d_params, fake, train=True, rngs={'dropout': fake_rng})
+    return (real_logits, fake_logits), (g_stats, d_stats)
+
+  (real_logits, fake_logits), pullback, (g_stats, d_stats) = jax.vjp(
+      forward, g.params, d.params, has_aux=True)
+  neg_value, d_cotangents = jax.value_and_grad(losses.discriminator_loss, argnums=(0, 1))(
+      real_logits, fake_logits)
+  g_loss, g_cotangent = jax.value_and_grad(generator_loss)(fake_logits)
+  _, d_grads = pullback(jax.tree.map(lambda c: spec.discriminator_loss_scale * c, d_cotangents))
+  g_grads, _ = pullback((jnp.zeros_like(real_logits), g_cotangent))
+  metrics = {'d_loss': neg_value, 'g_loss': g_loss, 'D_x': _mean_sigmoid(real_logits),
+             'D_G_z': _mean_sigmoid(fake_logits)}
+  return (g.apply_gradients(grads=g_grads, batch_stats=g_stats),
+          d.apply_gradients(grads=d_grads, batch_stats=d_stats), metrics)
+
+
+def train_step(state: GANState, batches: jax.Array, rng: jax.Array, *,
+               spec: StepSpec) -> Tuple[GANState, dict]:
+  """One iteration of Algorithm 1; `rng` is the run's key, folded with the step number."""
+  rng = jax.random.fold_in(rng, state.step)
+  if spec.update_rule == 'simultaneous':
+    g, d, metrics = simultaneous_update(state.generator, state.discriminator, batches[0], rng, spec)
+  else:
+    d_rng, g_rng = jax.random.split(rng)
+
+    def discriminator_step(d, inputs):
+      x, step_rng = inputs
+      return d_update(d, state.generator, x, step_rng, spec)
+
+    # The k discriminator updates, each on its own minibatch and noise, unrolled by lax.scan.
+    d, d_metrics = jax.lax.scan(
+        discriminator_step, state.discriminator,
+        (batches, jax.random.split(d_rng, spec.discriminator_steps)))
+    g, g_metrics = g_update(state.generator, d, g_rng, batches.shape[1], spec)
+    metrics = {**jax.tree.map(jnp.mean, d_metrics), **g_metrics}
+  metrics.update(optim.current_hyperparams(g.opt_state))
+  return state.replace(step=state.step + 1, generator=g, discriminator=d), metrics
