@@ -50,14 +50,27 @@ def _read(source, key: str) -> np.ndarray:
   return np.stack([source[i][key] for i in range(len(source))])
 
 
+def _data_source(builder, data_config, split: str):
+  try:
+    return builder.as_data_source(split)
+  except KeyError:  # tfds: "`splits` is empty" when the dataset was never prepared.
+    if builder.is_prepared():
+      raise
+    _prepare(builder, data_config)
+    return builder.as_data_source(split)
+  except NotImplementedError as e:  # Prepared, but as tfrecord: not random-access.
+    raise errors.DatasetUnavailableError(
+        f'tfds dataset {data_config.name!r} is prepared as tfrecord, which cannot be read without '
+        f'TensorFlow; rebuild it with `tfds build {data_config.name} --file_format=array_record`'
+    ) from e
+
+
 def load(data_config, split: str) -> np.ndarray:
   """Images [N, H, W, C] uint8 of the paper split: validation = last rows of tfds 'train'."""
   splits.check_split(split)
   builder = _builder(data_config)
-  if not builder.is_prepared():
-    _prepare(builder, data_config)
-  images = _read(builder.as_data_source('test' if split == 'test' else 'train'),
-                 data_config.image_key)
+  source = _data_source(builder, data_config, 'test' if split == 'test' else 'train')
+  images = _read(source, data_config.image_key)
   if split == 'test':
     return images
   return splits.hold_out_validation(images, split, data_config.num_validation)
