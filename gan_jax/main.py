@@ -4,12 +4,16 @@ The config is locked: an unknown key on the command line is an error. Any `GanJa
 value, missing dataset, foreign workdir, NaN in training) ends the run with one line and exit 1.
 """
 import logging as python_logging
+import os
 import sys
+
+# TensorFlow is only clu's TensorBoard writer here: keep its C++ start-up chatter off stderr.
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
 
 from absl import app
 from absl import flags
 from absl import logging
-import jax
 from ml_collections import config_flags
 
 from gan_jax import errors
@@ -30,11 +34,34 @@ class _QuietLibraries(python_logging.Filter):
     return record.levelno >= python_logging.WARNING or '/orbax/' not in record.pathname
 
 
+def _fail(message: str) -> None:
+  print(f'gan_jax: error: {message}', file=sys.stderr)
+  sys.exit(1)
+
+
+def parse_flags(argv):
+  """absl's parsing, with config mistakes reported as one line instead of a traceback."""
+  try:
+    remaining = FLAGS(argv)
+    FLAGS.config.keys()  # A config file that failed to load raises here, not later.
+  except (AttributeError, KeyError) as e:  # config_flags: an override of a key the config lacks.
+    key = str(e.args[0] if e.args else e).strip('"\'')
+    given = [a.split('=')[0] for a in argv if a.startswith('--config.') and
+             a.split('=')[0].endswith('.' + key)]
+    _fail(f'{given[0] if given else key}: the config has no key {key!r} (config keys are locked; '
+          'see the experiment file and experiments/common.py for the keys that exist)')
+  except OSError as e:
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    _fail(f'cannot load --config={FLAGS["config"].config_filename}: {lines[-1]}')
+  except flags.Error as e:
+    _fail(str(e).splitlines()[0])
+  return remaining
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   logging.get_absl_handler().addFilter(_QuietLibraries())
-  logging.info('JAX devices: %s', jax.devices())
   try:
     train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
   except errors.GanJaxError as e:
@@ -43,4 +70,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)

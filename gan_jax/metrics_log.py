@@ -7,7 +7,6 @@ import time
 from typing import Mapping
 
 from absl import logging
-from clu import metric_writers
 import numpy as np
 
 
@@ -19,6 +18,8 @@ class MetricsLog:
     self._num_train_steps = num_train_steps
     self._last_time, self._last_step = time.monotonic(), start_step
     if enabled:
+      # clu's TensorBoard writer imports TensorFlow (seconds): only when a run really starts.
+      from clu import metric_writers  # pylint: disable=g-import-not-at-top
       self._jsonl = open(os.path.join(workdir, 'metrics.jsonl'), 'a', encoding='utf-8')
       self._tensorboard = metric_writers.SummaryWriter(workdir)
 

@@ -113,6 +113,7 @@ def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
   init_rng, train_rng, sample_rng = jax.random.split(jax.random.PRNGKey(config.seed), 3)
   state = create_train_state(config, dataset, spec, init_rng)
   prepare_workdir(workdir, config)
+  logging.info('Training on %s; workdir %s', jax.devices(), workdir)
 
   checkpointer = checkpointing.Checkpointer(os.path.join(workdir, 'checkpoints'),
                                             keep=config.keep_checkpoints,

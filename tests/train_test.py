@@ -1,0 +1,114 @@
+"""The training loop: resume bit-identity, checkpoint fallback, NaN stop, workdir protection."""
+import json
+import os
+import shutil
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gan_jax import errors
+from gan_jax import steps
+from gan_jax import train
+from experiments import digits_gan
+
+
+def small_config(**overrides):
+  config = digits_gan.get_config('runlocal')
+  config.num_train_steps = 6
+  config.checkpoint_every_steps = 2
+  config.log_every_steps = 3
+  config.sample_every_steps = 6
+  for key, value in overrides.items():
+    config[key] = value
+  return config
+
+
+def assert_states_identical(a, b):
+  leaves_a, leaves_b = jax.tree.leaves(a), jax.tree.leaves(b)
+  assert len(leaves_a) == len(leaves_b)
+  for x, y in zip(leaves_a, leaves_b):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path):
+  straight = train.train_and_evaluate(small_config(), str(tmp_path / 'straight'))
+  # Stop at step 3 (not a checkpoint step: the last step is always saved), then go on to 6.
+  train.train_and_evaluate(small_config(num_train_steps=3), str(tmp_path / 'resumed'))
+  assert sorted(os.listdir(tmp_path / 'resumed' / 'checkpoints')) == ['2', '3']
+  resumed = train.train_and_evaluate(small_config(), str(tmp_path / 'resumed'))
+  assert int(resumed.step) == 6
+  assert_states_identical(straight, resumed)
+
+
+def _corrupt(step_dir):
+  for root, _, files in os.walk(os.path.join(step_dir, 'state')):
+    for name in files:
+      with open(os.path.join(root, name), 'wb'):
+        pass  # Truncate every file of the saved state.
+
+
+def test_corrupt_latest_checkpoint_falls_back_to_previous(tmp_path, caplog):
+  straight = train.train_and_evaluate(small_config(), str(tmp_path / 'straight'))
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(small_config(num_train_steps=4), workdir)
+  _corrupt(os.path.join(workdir, 'checkpoints', '4'))
+  resumed = train.train_and_evaluate(small_config(), workdir)
+  assert 'Checkpoint at step 4 is unreadable' in caplog.text
+  # The damaged checkpoint is kept aside, not deleted; the run redid steps 3-4 from step 2.
+  assert os.path.isdir(os.path.join(workdir, 'checkpoints', '4.corrupt'))
+  assert_states_identical(straight, resumed)
+
+
+def test_nan_stops_training_names_the_steps_and_keeps_good_checkpoints(tmp_path, monkeypatch):
+  real_step = steps.train_step
+
+  def nan_from_step_5(state, batches, rng, *, spec):
+    new_state, metrics = real_step(state, batches, rng, spec=spec)
+    poisoned = state.step >= 4  # The iteration that ends at step 5.
+    metrics['g_loss'] = jnp.where(poisoned, jnp.nan, metrics['g_loss'])
+    return new_state, metrics
+
+  monkeypatch.setattr(steps, 'train_step', nan_from_step_5)
+  workdir = str(tmp_path / 'run')
+  with pytest.raises(errors.NonFiniteLossError) as info:
+    train.train_and_evaluate(small_config(num_train_steps=8), workdir)
+  message = str(info.value)
+  assert 'g_loss became nan at step 5 (steps 5-6 were checked)' in message
+  assert 'last good checkpoint (step 4)' in message
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['2', '4']
+  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+    assert [json.loads(line)['step'] for line in f] == [2, 3, 4]
+
+
+def test_workdir_of_another_run_is_refused_and_left_untouched(tmp_path):
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(small_config(), workdir)
+  before = {name: open(os.path.join(workdir, name), 'rb').read()
+            for name in ('config.json', 'metrics.jsonl')}
+  checkpoints = sorted(os.listdir(os.path.join(workdir, 'checkpoints')))
+  other = small_config()
+  other.optimizer.learning_rate = 0.05
+  with pytest.raises(errors.WorkdirError, match='optimizer.learning_rate'):
+    train.train_and_evaluate(other, workdir)
+  for name, content in before.items():
+    assert open(os.path.join(workdir, name), 'rb').read() == content
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == checkpoints
+
+
+def test_training_longer_is_a_resume_not_a_conflict(tmp_path):
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(small_config(num_train_steps=2), workdir)
+  state = train.train_and_evaluate(small_config(num_train_steps=4), workdir)
+  assert int(state.step) == 4
+  with open(os.path.join(workdir, 'config.json')) as f:
+    assert json.load(f)['num_train_steps'] == 4
+
+
+def test_missing_dataset_writes_nothing(tmp_path):
+  config = small_config()
+  config.data.num_test = 5000  # Impossible for 1,797 digits.
+  with pytest.raises(errors.ConfigError, match='num_test'):
+    train.train_and_evaluate(config, str(tmp_path / 'run'))
+  assert not os.path.exists(tmp_path / 'run')
