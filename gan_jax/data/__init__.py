@@ -5,6 +5,7 @@ one array (uint8 images, or float32 in [0, 1]). Batches come from a grain pipeli
 (the iterator state) is saved with every checkpoint, so a resumed run reads the same batches.
 """
 import dataclasses
+import functools
 from typing import Tuple
 
 import grain
@@ -65,7 +66,7 @@ class Dataset:
 
   @property
   def steps_per_epoch(self) -> int:
-    return max(len(self.examples) // (self.batch_size * self.batches_per_step), 1)
+    return max((len(self.examples) // self.batch_size) // self.batches_per_step, 1)
 
   def pixel_means(self) -> np.ndarray:
     return to_float(self.examples).mean(axis=0)
@@ -73,17 +74,31 @@ class Dataset:
 
 def batch_pipeline(examples: np.ndarray, *, batch_size: int, batches_per_step: int, seed: int,
                    num_threads: int = 0) -> grain.IterDataset:
-  """Row indices reshuffled every epoch (grain seeds each epoch's permutation), gathered a batch
-  at a time, grouped `batches_per_step` per training step.
+  """Endless batches: each epoch a new permutation of the rows, cut into full batches, grouped
+  `batches_per_step` per training step. Float32 [batches_per_step, batch_size, ...].
 
-  Gathering whole batches with one fancy index is ~3x cheaper than batching single examples; with
-  jit's asynchronous dispatch the next batch is prepared while the device runs the current step.
+  grain supplies the iterator, its checkpointable position and the mapping; the shuffle is done a
+  whole epoch at a time with one numpy permutation, because grain's per-element shuffle costs
+  ~6 us per example (0.6 ms per batch of 100, about 10 % of an MNIST epoch on two CPU cores).
+  With jit's asynchronous dispatch the next batch is gathered while the device computes.
   """
-  if batch_size > len(examples):
-    raise errors.ConfigError(f'config.batch_size={batch_size} exceeds the {len(examples)} '
-                             'training examples')
-  ds = (grain.MapDataset.range(len(examples)).shuffle(seed=seed).repeat().batch(batch_size)
-        .map(lambda rows: to_float(examples[rows])).batch(batches_per_step))
+  n = len(examples)
+  if batch_size > n:
+    raise errors.ConfigError(f'config.batch_size={batch_size} exceeds the {n} training examples')
+  batches_per_epoch = n // batch_size
+
+  @functools.lru_cache(maxsize=2)
+  def permutation(epoch: int) -> np.ndarray:
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+  def gather(index: int, _) -> np.ndarray:
+    epoch, position = divmod(index, batches_per_epoch)
+    rows = permutation(epoch)[position * batch_size:(position + 1) * batch_size]
+    return to_float(examples[rows])
+
+  # Practically endless; grain's unbounded repeat() overflows len() after map_with_index.
+  ds = (grain.MapDataset.range(batches_per_epoch).repeat(2**31).map_with_index(gather)
+        .batch(batches_per_step))
   return ds.to_iter_dataset(grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=0))
 
 
