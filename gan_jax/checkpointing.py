@@ -9,7 +9,6 @@ from typing import Any, Optional, Tuple
 from absl import logging
 import orbax.checkpoint as ocp
 
-from gan_jax import errors
 
 # What a damaged checkpoint raises from orbax/tensorstore: unreadable or missing files and
 # malformed metadata. Anything else is a bug and propagates.
@@ -70,10 +69,3 @@ class Checkpointer:
   def close(self) -> None:
     self._manager.close()
 
-
-def require_checkpoint(checkpointer: Checkpointer) -> int:
-  step = checkpointer.latest_step()
-  if step is None:
-    raise errors.CheckpointError(f'no checkpoint in {checkpointer.directory}; train first with '
-                                 '--mode=train and the same --workdir')
-  return step
