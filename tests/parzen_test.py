@@ -101,3 +101,10 @@ def test_refine_grid_lies_between_the_neighbours():
 def test_bad_input_is_a_clear_error(samples, x, sigmas, message):
   with pytest.raises(ValueError, match=message):
     parzen.log_likelihoods(samples, x, sigmas)
+
+
+def test_nearest_neighbours_match_brute_force():
+  rng = np.random.default_rng(6)
+  references, x = rng.uniform(size=(500, 12)), rng.uniform(size=(37, 12))
+  brute = np.argsort(np.sum((x[:, None] - references[None]) ** 2, axis=2), axis=1)[:, :3]
+  np.testing.assert_array_equal(parzen.nearest_neighbours(x, references, k=3, chunk_size=8), brute)

@@ -52,31 +52,58 @@ def default_chunk_size(num_samples: int, num_sigmas: int) -> int:
   return max(1, _CHUNK_BYTES // (4 * num_samples * num_sigmas))
 
 
+def _centred(samples, x):
+  """Both sets moved by the samples' mean: distances unchanged, less float32 cancellation."""
+  centre = jnp.mean(samples, axis=0)
+  mu = samples - centre
+  return mu, jnp.sum(mu * mu, axis=1), x - centre
+
+
+def _squared_distances(xc, mu, mu_sq):
+  """[chunk, n] ||x - μ||² from one matrix product: ||x||² - 2 x·μ + ||μ||²."""
+  return jnp.maximum(jnp.sum(xc * xc, axis=1)[:, None] - 2 * xc @ mu.T + mu_sq[None], 0)
+
+
+def _map_chunks(fn, x, chunk_size: int):
+  """fn over [chunk_size, d] blocks of x one after another (lax.map); outputs lead with points."""
+  num, d = x.shape
+  padded = -(-num // chunk_size) * chunk_size
+  chunks = jnp.pad(x, ((0, padded - num), (0, 0))).reshape(-1, chunk_size, d)
+  out = jax.lax.map(fn, chunks)
+  return jax.tree.map(lambda a: a.reshape(padded, *a.shape[2:])[:num], out)
+
+
 @functools.partial(jax.jit, static_argnames=('chunk_size', 'num_exact'))
 def _float32_pass(samples, x, sigmas, chunk_size: int, num_exact: int):
   """(indices [points, num_exact] of each point's nearest samples, logsumexp over the other
-  samples of -||x - μ||² / 2σ²: [num_sigmas, points])."""
-  n, d = samples.shape
-  centre = jnp.mean(samples, axis=0)
-  mu, x = samples - centre, x - centre
-  mu_sq = jnp.sum(mu * mu, axis=1)
+  samples of -||x - μ||² / 2σ²: [points, num_sigmas])."""
+  mu, mu_sq, x = _centred(samples, x)
 
   def chunk(xc):
-    sq_dist = jnp.maximum(jnp.sum(xc * xc, axis=1)[:, None] - 2 * xc @ mu.T + mu_sq[None], 0)
+    sq_dist = _squared_distances(xc, mu, mu_sq)
     _, nearest = jax.lax.top_k(-sq_dist, num_exact)
     # The nearest are recomputed in float64: leave exactly those out of this sum.
     is_nearest = jnp.zeros(sq_dist.shape, bool).at[
         jnp.arange(sq_dist.shape[0])[:, None], nearest].set(True)
     rest = jnp.where(is_nearest, jnp.inf, sq_dist)
     per_sigma = lambda s: jax.nn.logsumexp(rest * (-0.5 / (s * s)), axis=1)
-    return nearest, jax.vmap(per_sigma)(sigmas)
+    return nearest, jax.vmap(per_sigma, out_axes=1)(sigmas)
 
-  num = x.shape[0]
-  padded = -(-num // chunk_size) * chunk_size
-  chunks = jnp.pad(x, ((0, padded - num), (0, 0))).reshape(-1, chunk_size, d)
-  nearest, rest = jax.lax.map(chunk, chunks)  # [k, chunk, K], [k, S, chunk]
-  rest = jnp.moveaxis(rest, 1, 0).reshape(sigmas.shape[0], padded)[:, :num]
-  return nearest.reshape(padded, num_exact)[:num], rest
+  return _map_chunks(chunk, x, chunk_size)
+
+
+@functools.partial(jax.jit, static_argnames=('chunk_size', 'k'))
+def _nearest(references, x, chunk_size: int, k: int):
+  mu, mu_sq, x = _centred(references, x)
+  return _map_chunks(lambda xc: jax.lax.top_k(-_squared_distances(xc, mu, mu_sq), k)[1], x,
+                     chunk_size)
+
+
+def nearest_neighbours(x, references, k: int = 1, chunk_size: int = 0) -> np.ndarray:
+  """Indices [points, k] of the k references nearest to each point in L2 (Fig. 2)."""
+  references, x, _ = _check(references, x, [1.0])
+  chunk_size = min(chunk_size or default_chunk_size(len(references), 1), len(x))
+  return np.asarray(_nearest(references, x, chunk_size, min(k, len(references))))
 
 
 def _exact_nearest(samples, x, nearest, sigmas) -> np.ndarray:
@@ -98,7 +125,7 @@ def log_likelihoods(samples, x, sigmas, chunk_size: int = 0) -> np.ndarray:
   num_exact = min(_NUM_EXACT, len(samples))
   nearest, rest = _float32_pass(samples, x, sigmas.astype(np.float32), chunk_size, num_exact)
   log_sum = np.logaddexp(_exact_nearest(samples, x, np.asarray(nearest), sigmas),
-                         np.asarray(rest, np.float64))
+                         np.asarray(rest, np.float64).T)
   n, d = samples.shape
   log_norm = -math.log(n) - d * np.log(sigmas * math.sqrt(2 * math.pi))  # mean; Gaussian Z.
   return log_sum + log_norm[:, None]
@@ -126,17 +153,20 @@ def refine_grid(sigmas: Sequence[float], best: float, num: int = 10) -> np.ndarr
 
 def evaluate_parzen(samples, valid, test, sigmas: Sequence[float], refine: bool = False,
                     chunk_size: int = 0) -> Dict[str, object]:
-  """σ chosen on `valid`, then mean log p over `test` ± its standard error over test examples."""
+  """σ chosen on `valid` (optionally with a finer second pass around the best of the grid), then
+  mean log p over `test` ± its standard error over test examples."""
   sigma, per_sigma = select_sigma(samples, valid, sigmas, chunk_size)
   grid = np.asarray(sigmas, np.float64)
   if refine:
     fine = refine_grid(sigmas, sigma)
-    sigma, fine_per_sigma = select_sigma(samples, valid, fine, chunk_size)
+    _, fine_per_sigma = select_sigma(samples, valid, fine, chunk_size)
     grid, per_sigma = np.concatenate([grid, fine]), np.concatenate([per_sigma, fine_per_sigma])
+    sigma = float(grid[np.argmax(per_sigma)])
   test_ll = parzen_log_likelihood(samples, test, sigma, chunk_size)
   return {
       'mean': float(test_ll.mean()),
       'stderr': float(test_ll.std(ddof=1) / np.sqrt(len(test_ll))) if len(test_ll) > 1 else 0.0,
       'sigma': sigma,
+      'validation_ll': float(np.max(per_sigma)),
       'per_sigma': {f'{s:.6g}': float(v) for s, v in zip(grid, per_sigma)},
   }
