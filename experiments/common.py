@@ -4,6 +4,7 @@ Each experiment file defines `get_config(arg=None)`; `arg` is the text after ':'
 --config=experiments/NAME.py:ARG, where `runlocal` shrinks the run to a few seconds on a CPU.
 """
 import ml_collections
+import numpy as np
 
 from gan_jax import data
 
@@ -41,6 +42,19 @@ def base_config() -> ml_collections.ConfigDict:
   config.sample_every_steps = 5000
   config.keep_checkpoints = 3
   config.num_samples = 100  # Images in each samples/step_NNNNNN.png grid (fixed z).
+
+  # Parzen-window evaluation (--mode=eval): the MNIST protocol of the released code.
+  config.eval = ml_collections.ConfigDict(dict(
+      protocol='holdout',  # or 'tfd_folds'.
+      num_samples=10_000,  # Generator samples used as Parzen centres.
+      sigmas=tuple(float(s) for s in np.logspace(-1, 0, 10)),  # The released grid.
+      refine_sigma=False,  # A finer second pass around the best σ of the grid.
+      num_validation=1000,  # First rows of the validation split (the released code: 1,000).
+      num_test=0,  # 0: the whole test split.
+      num_reference=10_000,  # Held-out real training rows as centres: the data's own score.
+      folds=(0, 1, 2, 3, 4),  # tfd_folds only.
+      seed=1234,  # z of the evaluation samples and choice of the reference rows.
+  ))
   return config
 
 
@@ -61,4 +75,8 @@ def shrink_for_runlocal(config: ml_collections.ConfigDict) -> ml_collections.Con
   config.checkpoint_every_steps = 1
   config.sample_every_steps = 2
   config.num_samples = 4
+  config.eval.num_samples = 64
+  config.eval.num_validation = 16
+  config.eval.num_test = 16
+  config.eval.num_reference = 64
   return config

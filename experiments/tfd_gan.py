@@ -20,6 +20,8 @@ def get_config(arg=None):
   config.discriminator.hidden_units = (1200, 1200)
   config.discriminator_max_col_norm = 1.9365
   config.optimizer.learning_rate = 0.05
+  config.eval.protocol = 'tfd_folds'  # σ per fold on its validation set; s.e. across folds.
+  config.eval.num_validation = 0  # Each fold's whole validation set.
   if common.is_runlocal(arg):
     common.shrink_for_runlocal(config)
   return config

@@ -4,10 +4,12 @@ Restoring walks back from the newest step: a checkpoint that cannot be read is r
 aside to `<step>.corrupt` (never deleted) and the previous one is tried.
 """
 import os
-from typing import Any, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from absl import logging
 import orbax.checkpoint as ocp
+
+from gan_jax import errors
 
 
 # What a damaged checkpoint raises from orbax/tensorstore: unreadable or missing files and
@@ -18,10 +20,13 @@ _READ_ERRORS = (ValueError, OSError, KeyError, TypeError, RuntimeError)
 class Checkpointer:
   """Saves every `save_interval_steps` (and when forced), keeping the newest `keep`."""
 
-  def __init__(self, directory: str, keep: int, save_interval_steps: int):
+  def __init__(self, directory: str, keep: int, save_interval_steps: int,
+               read_only: bool = False):
     self.directory = os.path.abspath(directory)
+    self._read_only = read_only
     self._options = ocp.CheckpointManagerOptions(
-        max_to_keep=keep, save_interval_steps=save_interval_steps, create=True)
+        max_to_keep=keep, save_interval_steps=save_interval_steps, create=not read_only,
+        read_only=read_only)
     self._manager = self._open()
 
   def _open(self) -> ocp.CheckpointManager:
@@ -31,20 +36,28 @@ class Checkpointer:
   def latest_step(self) -> Optional[int]:
     return self._manager.latest_step()
 
+  def all_steps(self) -> List[int]:
+    return sorted(self._manager.all_steps())
+
   def save(self, step: int, state: Any, data_state: dict, force: bool = False) -> bool:
     return self._manager.save(
         step, force=force,
         args=ocp.args.Composite(state=ocp.args.StandardSave(state),
                                 data=ocp.args.JsonSave(data_state)))
 
-  def restore(self, template: Any) -> Optional[Tuple[int, Any, dict]]:
-    """(step, state, data_state) from the newest readable checkpoint, or None if there is none."""
-    for step in sorted(self._manager.all_steps(), reverse=True):
+  def restore(self, template: Any, step: Optional[int] = None) -> Optional[Tuple[int, Any, dict]]:
+    """(step, state, data_state) from the newest readable checkpoint (or from `step` only),
+    or None if there is none."""
+    for step in [step] if step is not None else sorted(self._manager.all_steps(), reverse=True):
       try:
         restored = self._manager.restore(
             step, args=ocp.args.Composite(state=ocp.args.StandardRestore(template),
                                           data=ocp.args.JsonRestore()))
       except _READ_ERRORS as e:
+        if self._read_only:
+          raise errors.CheckpointError(
+              f'the checkpoint at step {step} in {self.directory} is unreadable ({type(e).__name__})'
+              '; resume training once to set it aside, or evaluate another step') from e
         self._set_aside(step, e)
         continue
       return step, restored['state'], restored['data']

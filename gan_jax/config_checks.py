@@ -49,6 +49,23 @@ def validate(config) -> None:
                'must be in (0, 1]')
   _validate_generator(config.generator)
   _validate_optimizer(config.optimizer)
+  _validate_eval(config.eval)
+
+
+def _validate_eval(ev) -> None:
+  from gan_jax.evaluation import protocols  # pylint: disable=g-import-not-at-top
+  _require(ev.protocol in protocols.PROTOCOLS, f'config.eval.protocol={ev.protocol!r} is unknown; '
+           f'use one of {list(protocols.PROTOCOLS)}')
+  _require(isinstance(ev.num_samples, int) and ev.num_samples > 0,
+           f'config.eval.num_samples={ev.num_samples!r} must be a positive integer')
+  _require(len(ev.sigmas) > 0 and all(s > 0 for s in ev.sigmas),
+           f'config.eval.sigmas={tuple(ev.sigmas)} must be a non-empty grid of widths > 0')
+  for key in ('num_validation', 'num_test', 'num_reference'):
+    _require(isinstance(ev[key], int) and ev[key] >= 0,
+             f'config.eval.{key}={ev[key]!r} must be an integer >= 0 (0: the whole split)')
+  if ev.protocol == 'tfd_folds':
+    _require(len(ev.folds) > 1 and all(0 <= f < 5 for f in ev.folds),
+             f'config.eval.folds={tuple(ev.folds)} must name at least two TFD folds in 0..4')
 
 
 def _validate_generator(generator) -> None:

@@ -17,13 +17,17 @@ from absl import logging
 from ml_collections import config_flags
 
 from gan_jax import errors
+from gan_jax import evaluate
 from gan_jax import train
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment config file (experiments/*.py).',
                                 lock_config=True)
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics and samples.')
-flags.DEFINE_enum('mode', 'train', ['train'], 'What to do with the workdir.')
+flags.DEFINE_enum('mode', 'train', ['train', 'eval'],
+                  'train: train (resuming if possible); eval: Parzen evaluation and figures.')
+flags.DEFINE_bool('all_checkpoints', False, 'With --mode=eval: evaluate every checkpoint kept, '
+                  'not only the latest.')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
@@ -63,7 +67,10 @@ def main(argv):
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   logging.get_absl_handler().addFilter(_QuietLibraries())
   try:
-    train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    if FLAGS.mode == 'train':
+      train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    else:
+      evaluate.evaluate(FLAGS.config, FLAGS.workdir, all_checkpoints=FLAGS.all_checkpoints)
   except errors.GanJaxError as e:
     print(f'gan_jax: error: {e}', file=sys.stderr)
     sys.exit(1)

@@ -57,23 +57,36 @@ def _flatten(tree, prefix=''):
   return {prefix[:-1]: tree}
 
 
+def changed_keys(workdir: str, config):
+  """Config keys whose values differ from workdir/config.json (None if there is none)."""
+  path = os.path.join(workdir, 'config.json')
+  if not os.path.exists(path):
+    return None
+  with open(path, encoding='utf-8') as f:
+    old = _flatten(json.load(f))
+  new = _flatten(json.loads(config.to_json_best_effort()))
+  return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+def check_same_run(workdir: str, changed, allowed=RESUMABLE_KEYS) -> None:
+  refused = [k for k in changed if k not in allowed and not k.startswith('eval.')]
+  if refused:
+    raise errors.WorkdirError(
+        f'{workdir} holds a run with a different config ({", ".join(refused)} differ); use its '
+        'own config (see its config.json) or choose a new --workdir')
+
+
 def prepare_workdir(workdir: str, config) -> None:
   """Creates workdir and writes config.json; refuses a workdir that holds a different run."""
   os.makedirs(workdir, exist_ok=True)
-  path = os.path.join(workdir, 'config.json')
-  text = config.to_json_best_effort(indent=2, sort_keys=True)
-  if os.path.exists(path):
-    with open(path, encoding='utf-8') as f:
-      old, new = _flatten(json.load(f)), _flatten(json.loads(text))
-    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-    if any(k not in RESUMABLE_KEYS for k in changed):
-      raise errors.WorkdirError(
-          f'{workdir} holds a run with a different config ({", ".join(changed)} differ); resume '
-          'it with its own config or choose a new --workdir')
+  changed = changed_keys(workdir, config)
+  if changed is not None:
+    check_same_run(workdir, changed)
     if not changed:
       return
+  path = os.path.join(workdir, 'config.json')
   with open(path + '.tmp', 'w', encoding='utf-8') as f:
-    f.write(text)
+    f.write(config.to_json_best_effort(indent=2, sort_keys=True))
   os.replace(path + '.tmp', path)
 
 

@@ -94,3 +94,9 @@ def test_sigkill_then_same_command_is_bit_identical(tmp_path):
   assert int(np.asarray(a['step'])) == 600
   for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
     np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_eval_mode_without_a_trained_run(tmp_path):
+  result = run_main('--mode=eval', '--config=experiments/digits_gan.py:runlocal',
+                    workdir=tmp_path / 'run')
+  assert_one_line_error(result, 'no checkpoints in', 'train first')

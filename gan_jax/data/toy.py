@@ -45,3 +45,11 @@ def load(data_config, split: str) -> np.ndarray:
   splits.check_split(split)
   num = data_config.num_examples if split == 'train' else data_config.num_eval_examples
   return sample(data_config, num, _SPLIT_SEEDS[split])
+
+
+def density(data_config, x: np.ndarray) -> np.ndarray:
+  """p_data(x) of the mixture at points x [N, dim] (equal weights, isotropic components)."""
+  means, std = centres(data_config), data_config.std
+  sq = np.sum((x[:, None, :] - means[None]) ** 2, axis=2)
+  dim = means.shape[1]
+  return np.mean(np.exp(-sq / (2 * std**2)), axis=1) / (2 * np.pi * std**2) ** (dim / 2)

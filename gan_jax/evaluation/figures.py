@@ -45,3 +45,39 @@ def samples_figure(samples: np.ndarray) -> np.ndarray:
     return scatter_image(np.concatenate([samples, np.zeros_like(samples)], 1),
                          extent=max(float(np.abs(samples).max()) * 1.1, 1.0))
   raise ValueError(f'cannot draw samples of shape {samples.shape}')
+
+
+def samples_with_nearest(samples: np.ndarray, nearest: np.ndarray, columns: int) -> np.ndarray:
+  """Fig. 2: rows of `columns` samples, and in the rightmost column the training example
+  nearest to the sample beside it (the memorisation check). nearest: [rows, ...]."""
+  rows = len(nearest)
+  tiles = np.concatenate([samples[:rows * columns].reshape(rows, columns, *samples.shape[1:]),
+                          nearest[:, None]], axis=1)
+  return image_grid(tiles.reshape(-1, *samples.shape[1:]), num_columns=columns + 1)
+
+
+def interpolation_grid(images: np.ndarray) -> np.ndarray:
+  """Fig. 3: images [rows, steps, H, W, C], one row per linear path in z."""
+  return image_grid(images.reshape(-1, *images.shape[2:]), num_columns=images.shape[1])
+
+
+def write_toy_1d_figure(path: str, panels) -> None:
+  """Fig. 1: per panel (dict with step, x, p_data, p_g, d, d_star), the data density, G's
+  density, the discriminator D(x) and the optimal D* = p_data / (p_data + p_g)."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use('Agg')
+  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), sharey=True,
+                           squeeze=False)
+  for ax, panel in zip(axes[0], panels):
+    ax.plot(panel['x'], panel['p_data'], 'k:', label='p_data')
+    ax.plot(panel['x'], panel['p_g'], 'g-', label='p_g')
+    ax.plot(panel['x'], panel['d'], 'b--', label='D(x)')
+    ax.plot(panel['x'], panel['d_star'], 'r-', alpha=0.5, label='D* = p_data/(p_data+p_g)')
+    ax.set_title(f'step {panel["step"]}')
+    ax.set_xlabel('x')
+  axes[0][0].legend(loc='upper left', fontsize=7)
+  fig.tight_layout()
+  os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+  fig.savefig(path, dpi=100)
+  plt.close(fig)

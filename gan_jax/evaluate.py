@@ -1,0 +1,184 @@
+"""--mode=eval: Parzen evaluation of a run's checkpoints, model selection, and the 2014 figures.
+
+For each checkpoint evaluated, eval/step_NNNNNN.json holds the protocol's result for
+`config.eval.num_samples` generator samples. eval/summary.json selects, among every checkpoint
+evaluated so far, the one with the best validation log-likelihood and reports its test
+log-likelihood beside the reference: the same protocol with held-out real training examples as
+the Parzen centres. figures/ gets Fig. 2 (samples and their nearest training examples), Fig. 3
+(interpolations in z) and, for 1-D toy data, Fig. 1.
+"""
+import glob
+import json
+import os
+from typing import Dict, List
+
+from absl import logging
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gan_jax import checkpointing
+from gan_jax import config_checks
+from gan_jax import data
+from gan_jax import errors
+from gan_jax import steps
+from gan_jax import train
+from gan_jax.data import toy
+from gan_jax.evaluation import figures
+from gan_jax.evaluation import parzen
+from gan_jax.evaluation import protocols
+from gan_jax.models import prior
+
+_BATCH = 1000  # Generator samples per jitted call.
+
+
+@jax.jit
+def _generate_batch(g, z):
+  return g.forward(g.params, z, train=False)[0]
+
+
+def generate(g_state, z: jax.Array) -> np.ndarray:
+  return np.concatenate([np.asarray(_generate_batch(g_state, z[i:i + _BATCH]))
+                         for i in range(0, len(z), _BATCH)])
+
+
+def _write_json(path: str, record: Dict) -> None:
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path + '.tmp', 'w', encoding='utf-8') as f:
+    json.dump(record, f, indent=2, sort_keys=True)
+  os.replace(path + '.tmp', path)
+
+
+def _read_json(path: str):
+  with open(path, encoding='utf-8') as f:
+    return json.load(f)
+
+
+def _evaluated(workdir: str, eval_config: Dict) -> List[Dict]:
+  """Every eval/step_*.json made with this evaluation config."""
+  records = [_read_json(p) for p in sorted(glob.glob(os.path.join(workdir, 'eval', 'step_*.json')))]
+  return [r for r in records if r.get('eval_config') == eval_config]
+
+
+class _Run:
+  """A trained run's workdir, read-only except for eval/ and figures/."""
+
+  def __init__(self, config, workdir: str):
+    config_checks.validate(config)
+    self.config, self.workdir = config, workdir
+    spec = steps.StepSpec.from_config(config)
+    self.dataset = data.get_dataset(config.data, 'train', batch_size=config.batch_size,
+                                    batches_per_step=spec.batches_per_step, seed=config.seed)
+    self.template = train.create_train_state(config, self.dataset, spec, jax.random.PRNGKey(0))
+    directory = os.path.join(workdir, 'checkpoints')
+    changed = train.changed_keys(workdir, config)
+    if changed is None or not os.path.isdir(directory):
+      raise errors.CheckpointError(f'no checkpoints in {directory}; train first with the same '
+                                   '--config and --workdir')
+    # The model must be the one trained; eval.* and the run's length/cadence may differ.
+    train.check_same_run(workdir, changed)
+    self.checkpointer = checkpointing.Checkpointer(directory, keep=config.keep_checkpoints,
+                                                   save_interval_steps=1, read_only=True)
+
+  def state(self, step: int):
+    restored = self.checkpointer.restore(self.template, step)
+    if restored is None:
+      raise errors.CheckpointError(f'the checkpoint at step {step} in {self.workdir} is unreadable')
+    return restored[1]
+
+  def noise(self, num: int, seed_offset: int = 0) -> jax.Array:
+    ev, noise = self.config.eval, self.config.noise
+    return prior.sample_noise(jax.random.PRNGKey(ev.seed + seed_offset), num, noise.dim,
+                              noise.prior)
+
+
+def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
+  run = _Run(config, workdir)
+  available = run.checkpointer.all_steps()
+  if not available:
+    raise errors.CheckpointError(f'no checkpoint in {workdir}/checkpoints; train first')
+  sets = protocols.load_sets(config)
+  eval_config = json.loads(json.dumps(config.eval.to_dict()))  # As read back from JSON.
+  done = {r['step'] for r in _evaluated(workdir, eval_config)}
+  z = run.noise(config.eval.num_samples)
+  for step in available if all_checkpoints else available[-1:]:
+    if step in done:
+      continue
+    samples = generate(run.state(step).generator, z)
+    result = protocols.evaluate(lambda _: samples, sets, config.eval)
+    _write_json(os.path.join(workdir, 'eval', f'step_{step:06d}.json'),
+                {'step': step, 'protocol': config.eval.protocol, 'eval_config': eval_config,
+                 **result})
+    logging.info('step %d: validation LL %.2f, test LL %.2f ± %.2f', step,
+                 result['validation_ll'], result['test_ll'], result['test_stderr'])
+
+  reference_path = os.path.join(workdir, 'eval', 'reference.json')
+  if not (os.path.exists(reference_path)
+          and _read_json(reference_path).get('eval_config') == eval_config):
+    _write_json(reference_path, {'eval_config': eval_config,
+                                 **protocols.evaluate(lambda s: s.reference, sets, config.eval)})
+  reference = _read_json(reference_path)
+
+  records = _evaluated(workdir, eval_config)
+  best = max(records, key=lambda r: r['validation_ll'])
+  summary = {
+      'selection': 'checkpoint with the highest validation Parzen log-likelihood',
+      'selected_step': best['step'], 'validation_ll': best['validation_ll'],
+      'test_ll': best['test_ll'], 'test_stderr': best['test_stderr'],
+      'sigma': [s['sigma'] for s in best['sets']], 'protocol': config.eval.protocol,
+      'num_samples': config.eval.num_samples,
+      'evaluated_steps': sorted(r['step'] for r in records),
+      'reference': {'what': f'{len(sets[0].reference)} held-out real training examples as the '
+                            'Parzen centres',
+                    'test_ll': reference['test_ll'], 'test_stderr': reference['test_stderr'],
+                    'sigma': [s['sigma'] for s in reference['sets']]},
+  }
+  _write_json(os.path.join(workdir, 'eval', 'summary.json'), summary)
+  logging.info('Parzen test LL (step %d, chosen on validation): %.2f ± %.2f | real training '
+               'examples as centres: %.2f ± %.2f', best['step'], best['test_ll'],
+               best['test_stderr'], reference['test_ll'], reference['test_stderr'])
+  write_figures(run, best['step'], available)
+  return summary
+
+
+def write_figures(run: _Run, step: int, available: List[int]) -> None:
+  """Fig. 2 and 3 for images; Fig. 1 for 1-D toy data."""
+  out = os.path.join(run.workdir, 'figures')
+  examples = run.dataset.examples
+  if examples.ndim == 4:
+    g = run.state(step).generator
+    rows, columns = 6, 5
+    samples = generate(g, run.noise(rows * columns, seed_offset=1))
+    training = data.to_float(examples)
+    nearest = parzen.nearest_neighbours(samples[columns - 1::columns], training)[:, 0]
+    scale = max(1, 480 // ((columns + 1) * (examples.shape[2] + 1)))
+    figures.write_png(os.path.join(out, f'fig2_samples_nearest_step_{step:06d}.png'),
+                      figures.samples_with_nearest(samples, training[nearest], columns), scale)
+    ends = run.noise(2 * 8, seed_offset=2).reshape(8, 2, -1)
+    weights = jnp.linspace(0.0, 1.0, 10)[None, :, None]
+    path = ends[:, :1] * (1 - weights) + ends[:, 1:] * weights  # Linear in z (Fig. 3).
+    images = generate(g, path.reshape(-1, path.shape[-1])).reshape(8, 10, *examples.shape[1:])
+    figures.write_png(os.path.join(out, f'fig3_interpolation_step_{step:06d}.png'),
+                      figures.interpolation_grid(images), scale)
+  elif (run.config.data.source == 'toy' and examples.shape[1] == 1):
+    picks = sorted({available[int(i)] for i in np.linspace(0, len(available) - 1, 4)})
+    figures.write_toy_1d_figure(os.path.join(out, 'fig1_toy_1d.png'),
+                                [_toy_panel(run, s) for s in picks])
+
+
+def _toy_panel(run: _Run, step: int) -> Dict:
+  from scipy import stats  # pylint: disable=g-import-not-at-top
+  state = run.state(step)
+  data_config = run.config.data
+  x = np.linspace(data_config.mean - 6 * data_config.std, data_config.mean + 6 * data_config.std,
+                  400)
+  p_data = toy.density(data_config, x[:, None])
+  samples = generate(state.generator, run.noise(5000, seed_offset=3))[:, 0]
+  p_g = stats.gaussian_kde(samples)(x) if np.std(samples) > 0 else np.zeros_like(x)
+  logits = state.discriminator.apply_fn({'params': state.discriminator.params},
+                                        jnp.asarray(x[:, None], jnp.float32), train=False)[0]
+  return {'step': step, 'x': x, 'p_data': p_data, 'p_g': p_g,
+          'd': np.asarray(jax.nn.sigmoid(logits)),
+          # D* is defined where either density has mass.
+          'd_star': np.where(p_data + p_g > 1e-3, p_data / np.maximum(p_data + p_g, 1e-300),
+                             np.nan)}

@@ -1,0 +1,123 @@
+"""--mode=eval: Parzen protocol on checkpoints, model selection, reference, figures."""
+import glob
+import json
+import os
+
+import jax
+import numpy as np
+import pytest
+from PIL import Image
+
+from gan_jax import data
+from gan_jax import errors
+from gan_jax import evaluate
+from gan_jax import train
+from gan_jax.evaluation import protocols
+from experiments import digits_gan
+from experiments import tfd_gan
+from experiments import toy_gaussian_1d_gan
+
+from conftest import write_tfd_mat
+from parzen_test import reference_log_likelihood
+
+
+def _digits_config():
+  config = digits_gan.get_config('runlocal')
+  config.num_train_steps, config.checkpoint_every_steps = 4, 2
+  config.eval.num_samples, config.eval.num_validation, config.eval.num_test = 200, 50, 40
+  config.eval.num_reference = 300
+  return config
+
+
+def _read(path):
+  with open(path) as f:
+    return json.load(f)
+
+
+def test_eval_selects_on_validation_and_reports_test_and_reference(tmp_path):
+  config, workdir = _digits_config(), str(tmp_path)
+  train.train_and_evaluate(config, workdir)
+  summary = evaluate.evaluate(config, workdir, all_checkpoints=True)
+
+  records = [_read(p) for p in sorted(glob.glob(os.path.join(workdir, 'eval', 'step_*.json')))]
+  assert [r['step'] for r in records] == [2, 4]
+  best = max(records, key=lambda r: r['validation_ll'])
+  assert summary['selected_step'] == best['step']
+  assert summary['test_ll'] == best['test_ll'] and summary['evaluated_steps'] == [2, 4]
+  assert _read(os.path.join(workdir, 'eval', 'summary.json')) == summary
+
+  # The recorded test LL, recomputed independently: same z, restored G, float64 formula.
+  run = evaluate._Run(config, workdir)
+  samples = evaluate.generate(run.state(best['step']).generator, run.noise(200))
+  test = data.to_float(data.load_split(config.data, 'test')[:40])
+  sigma = best['sets'][0]['sigma']
+  assert sigma in config.eval.sigmas
+  ll = reference_log_likelihood(samples, test, sigma)
+  np.testing.assert_allclose(best['test_ll'], ll.mean(), atol=1e-3)
+  np.testing.assert_allclose(best['test_stderr'], ll.std(ddof=1) / np.sqrt(40), rtol=1e-3)
+
+  # Reference: real training rows as centres, σ chosen on the same validation rows.
+  reference = _read(os.path.join(workdir, 'eval', 'reference.json'))
+  assert summary['reference']['test_ll'] == reference['test_ll']
+  assert '300 held-out real training examples' in summary['reference']['what']
+  assert reference['test_ll'] > best['test_ll']  # Two training steps are far from the data.
+
+  fig2 = Image.open(os.path.join(workdir, 'figures', f'fig2_samples_nearest_step_{best["step"]:06d}.png'))
+  fig3 = Image.open(os.path.join(workdir, 'figures', f'fig3_interpolation_step_{best["step"]:06d}.png'))
+  tile = 8 + 1  # 8x8 digits and a 1-pixel gap.
+  scale = fig2.width // (6 * tile + 1)
+  assert fig2.size == ((6 * tile + 1) * scale, (6 * tile + 1) * scale)  # 6 rows of 5 + nearest.
+  assert fig3.size == ((10 * tile + 1) * scale, (8 * tile + 1) * scale)  # 8 paths of 10 steps.
+
+
+def test_eval_reuses_finished_evaluations(tmp_path):
+  config, workdir = _digits_config(), str(tmp_path)
+  train.train_and_evaluate(config, workdir)
+  evaluate.evaluate(config, workdir)  # The latest checkpoint only.
+  assert [os.path.basename(p) for p in glob.glob(os.path.join(workdir, 'eval', 'step_*'))] == [
+      'step_000004.json']
+  path = os.path.join(workdir, 'eval', 'step_000004.json')
+  stamp = os.path.getmtime(path)
+  evaluate.evaluate(config, workdir, all_checkpoints=True)
+  assert os.path.getmtime(path) == stamp  # Not recomputed.
+  assert os.path.exists(os.path.join(workdir, 'eval', 'step_000002.json'))
+
+
+def test_eval_without_checkpoints_is_a_clear_error(tmp_path):
+  with pytest.raises(errors.CheckpointError, match='train first'):
+    evaluate.evaluate(_digits_config(), str(tmp_path))
+
+
+def test_tfd_folds_protocol(tmp_path):
+  path = str(tmp_path / 'TFD_48x48.mat')
+  images, folds = write_tfd_mat(path, num=120)
+  config = tfd_gan.get_config('runlocal')
+  config.data.path = path
+  config.eval.num_validation = config.eval.num_test = 0  # Whole sets.
+  sets = protocols.load_sets(config)
+  assert [s.name for s in sets] == [f'fold_{f}' for f in range(5)]
+  for fold, s in enumerate(sets):
+    np.testing.assert_allclose(s.validation[..., 0] * 255, images[folds[:, fold] == 2], atol=1e-3)
+    np.testing.assert_allclose(s.test[..., 0] * 255, images[folds[:, fold] == 3], atol=1e-3)
+  # Aggregation: mean of the folds' test means ± the standard error across folds.
+  per_fold = [{'validation_ll': v, 'test_ll': t, 'test_stderr': 0.1}
+              for v, t in zip([1.0, 2.0, 3.0, 4.0, 5.0], [10.0, 12.0, 14.0, 16.0, 18.0])]
+  result = protocols.aggregate(per_fold)
+  assert result['test_ll'] == pytest.approx(14.0)
+  assert result['test_stderr'] == pytest.approx(np.std([10, 12, 14, 16, 18], ddof=1) / np.sqrt(5))
+  assert result['validation_ll'] == pytest.approx(3.0)
+
+
+def test_toy_1d_figure_one(tmp_path):
+  config = toy_gaussian_1d_gan.get_config('runlocal')
+  config.num_train_steps, config.checkpoint_every_steps, config.keep_checkpoints = 4, 1, 10
+  train.train_and_evaluate(config, str(tmp_path))
+  evaluate.evaluate(config, str(tmp_path), all_checkpoints=True)
+  figure = Image.open(os.path.join(tmp_path, 'figures', 'fig1_toy_1d.png'))
+  assert figure.width == 1600  # Four panels (checkpoints 1, 2, 3, 4) of 4 inches at 100 dpi.
+  run = evaluate._Run(config, str(tmp_path))
+  panel = evaluate._toy_panel(run, 4)
+  bulk = np.isfinite(panel['d_star'])
+  expected = panel['p_data'] / (panel['p_data'] + panel['p_g'])
+  np.testing.assert_allclose(panel['d_star'][bulk], expected[bulk])
+  np.testing.assert_allclose(np.trapezoid(panel['p_data'], panel['x']), 1.0, atol=1e-3)
