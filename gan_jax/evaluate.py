@@ -137,7 +137,10 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
   logging.info('Parzen test LL (step %d, chosen on validation): %.2f ± %.2f | real training '
                'examples as centres: %.2f ± %.2f', best['step'], best['test_ll'],
                best['test_stderr'], reference['test_ll'], reference['test_stderr'])
-  write_figures(run, best['step'], available)
+  # Figures from the selected model, or the best one whose checkpoint is still kept.
+  kept = [r for r in records if r['step'] in available]
+  write_figures(run, max(kept, key=lambda r: r['validation_ll'])['step'] if kept else available[-1],
+                available)
   return summary
 
 

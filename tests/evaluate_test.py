@@ -121,3 +121,17 @@ def test_toy_1d_figure_one(tmp_path):
   expected = panel['p_data'] / (panel['p_data'] + panel['p_g'])
   np.testing.assert_allclose(panel['d_star'][bulk], expected[bulk])
   np.testing.assert_allclose(np.trapezoid(panel['p_data'], panel['x']), 1.0, atol=1e-3)
+
+
+def test_eval_refuses_another_model_and_leaves_checkpoints_alone(tmp_path):
+  config, workdir = _digits_config(), str(tmp_path)
+  train.train_and_evaluate(config, workdir)
+  other = _digits_config()
+  other.generator.hidden_dims = (32,)
+  with pytest.raises(errors.WorkdirError, match='generator.hidden_dims'):
+    evaluate.evaluate(other, workdir)
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['2', '4']
+  # eval.* may differ from training: it is how the protocol is varied.
+  config.eval.refine_sigma = True
+  summary = evaluate.evaluate(config, workdir)
+  assert summary['selected_step'] == 4
