@@ -23,6 +23,7 @@ from gan_jax import data
 from gan_jax import errors
 from gan_jax import steps
 from gan_jax import train
+from gan_jax import workdir as workdir_lib
 from gan_jax.data import toy
 from gan_jax.evaluation import figures
 from gan_jax.evaluation import parzen
@@ -71,12 +72,12 @@ class _Run:
                                     batches_per_step=spec.batches_per_step, seed=config.seed)
     self.template = train.create_train_state(config, self.dataset, spec, jax.random.PRNGKey(0))
     directory = os.path.join(workdir, 'checkpoints')
-    changed = train.changed_keys(workdir, config)
+    changed = workdir_lib.changed_keys(workdir, config)
     if changed is None or not os.path.isdir(directory):
       raise errors.CheckpointError(f'no checkpoints in {directory}; train first with the same '
                                    '--config and --workdir')
     # The model must be the one trained; eval.* and the run's length/cadence may differ.
-    train.check_same_run(workdir, changed)
+    workdir_lib.check_same_run(workdir, changed)
     self.checkpointer = checkpointing.Checkpointer(directory, keep=config.keep_checkpoints,
                                                    save_interval_steps=1, read_only=True)
 

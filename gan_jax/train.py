@@ -1,6 +1,5 @@
 """train_and_evaluate(config, workdir): build, restore, run Algorithm 1, log, sample, checkpoint."""
 import functools
-import json
 import os
 from typing import List
 
@@ -18,13 +17,11 @@ from gan_jax import models
 from gan_jax import optim
 from gan_jax import state as state_lib
 from gan_jax import steps
+from gan_jax import workdir as workdir_lib
 from gan_jax.evaluation import figures
 from gan_jax.models import mlp
 from gan_jax.models import prior
 
-# Keys that may change when a run is resumed (to train longer, or log differently).
-RESUMABLE_KEYS = ('num_train_steps', 'log_every_steps', 'checkpoint_every_steps',
-                  'sample_every_steps', 'keep_checkpoints')
 _HYPERPARAMS = ('learning_rate', 'momentum')
 
 
@@ -49,45 +46,6 @@ def create_train_state(config, dataset: data.Dataset, spec: steps.StepSpec,
   d = state_lib.create_model_state(discriminator, d_rng,
                                    jnp.zeros((1, *dataset.example_shape)), d_tx)
   return state_lib.create_gan_state(g, d)
-
-
-def _flatten(tree, prefix=''):
-  if isinstance(tree, dict):
-    return {k: v for key, sub in tree.items() for k, v in _flatten(sub, f'{prefix}{key}.').items()}
-  return {prefix[:-1]: tree}
-
-
-def changed_keys(workdir: str, config):
-  """Config keys whose values differ from workdir/config.json (None if there is none)."""
-  path = os.path.join(workdir, 'config.json')
-  if not os.path.exists(path):
-    return None
-  with open(path, encoding='utf-8') as f:
-    old = _flatten(json.load(f))
-  new = _flatten(json.loads(config.to_json_best_effort()))
-  return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-
-
-def check_same_run(workdir: str, changed, allowed=RESUMABLE_KEYS) -> None:
-  refused = [k for k in changed if k not in allowed and not k.startswith('eval.')]
-  if refused:
-    raise errors.WorkdirError(
-        f'{workdir} holds a run with a different config ({", ".join(refused)} differ); use its '
-        'own config (see its config.json) or choose a new --workdir')
-
-
-def prepare_workdir(workdir: str, config) -> None:
-  """Creates workdir and writes config.json; refuses a workdir that holds a different run."""
-  os.makedirs(workdir, exist_ok=True)
-  changed = changed_keys(workdir, config)
-  if changed is not None:
-    check_same_run(workdir, changed)
-    if not changed:
-      return
-  path = os.path.join(workdir, 'config.json')
-  with open(path + '.tmp', 'w', encoding='utf-8') as f:
-    f.write(config.to_json_best_effort(indent=2, sort_keys=True))
-  os.replace(path + '.tmp', path)
 
 
 def _check_finite(history: List[dict], first_step: int, checkpointer) -> None:
@@ -125,7 +83,7 @@ def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
                              batches_per_step=spec.batches_per_step, seed=config.seed)
   init_rng, train_rng, sample_rng = jax.random.split(jax.random.PRNGKey(config.seed), 3)
   state = create_train_state(config, dataset, spec, init_rng)
-  prepare_workdir(workdir, config)
+  workdir_lib.prepare(workdir, config)
   logging.info('Training on %s; workdir %s', jax.devices(), workdir)
 
   checkpointer = checkpointing.Checkpointer(os.path.join(workdir, 'checkpoints'),

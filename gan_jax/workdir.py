@@ -1,0 +1,49 @@
+"""A run's workdir belongs to one config: resuming may change only the run's length and cadence
+(and evaluation may change eval.*); anything else is another run and is refused."""
+import json
+import os
+
+from gan_jax import errors
+
+# Keys that may change when a run is resumed (to train longer, or log differently).
+RESUMABLE_KEYS = ('num_train_steps', 'log_every_steps', 'checkpoint_every_steps',
+                  'sample_every_steps', 'keep_checkpoints')
+
+
+def _flatten(tree, prefix=''):
+  if isinstance(tree, dict):
+    return {k: v for key, sub in tree.items() for k, v in _flatten(sub, f'{prefix}{key}.').items()}
+  return {prefix[:-1]: tree}
+
+
+def changed_keys(workdir: str, config):
+  """Config keys whose values differ from workdir/config.json (None if there is none)."""
+  path = os.path.join(workdir, 'config.json')
+  if not os.path.exists(path):
+    return None
+  with open(path, encoding='utf-8') as f:
+    old = _flatten(json.load(f))
+  new = _flatten(json.loads(config.to_json_best_effort()))
+  return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+def check_same_run(workdir: str, changed) -> None:
+  refused = [k for k in changed if k not in RESUMABLE_KEYS and not k.startswith('eval.')]
+  if refused:
+    raise errors.WorkdirError(
+        f'{workdir} holds a run with a different config ({", ".join(refused)} differ); use its '
+        'own config (see its config.json) or choose a new --workdir')
+
+
+def prepare(workdir: str, config) -> None:
+  """Creates workdir and writes config.json; refuses a workdir that holds a different run."""
+  os.makedirs(workdir, exist_ok=True)
+  changed = changed_keys(workdir, config)
+  if changed is not None:
+    check_same_run(workdir, changed)
+    if not changed:
+      return
+  path = os.path.join(workdir, 'config.json')
+  with open(path + '.tmp', 'w', encoding='utf-8') as f:
+    f.write(config.to_json_best_effort(indent=2, sort_keys=True))
+  os.replace(path + '.tmp', path)
