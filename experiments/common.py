@@ -35,6 +35,15 @@ def base_config() -> ml_collections.ConfigDict:
       momentum=0.5, final_momentum=0.7, momentum_start_epoch=1, momentum_saturate_epoch=250,
       b1=0.5, b2=0.999))  # b1, b2: used when name='adam'.
 
+  # Denoising feature matching (Warde-Farley & Bengio, 2017); off for the 2014 GAN.
+  config.dfm = ml_collections.ConfigDict(dict(
+      enabled=False,
+      lambda_adv=1.0,
+      denoise_weight=0.03,  # λ_denoise = denoise_weight / n_h, n_h = the width of Φ.
+      noise_std=1.0,  # σ of the Gaussian corruption of Φ(x) seen by the denoiser.
+      denoiser=ml_collections.ConfigDict(dict(num_layers=2, width=0)),  # width 0: n_h.
+  ))
+
   config.data = data.default_config('tfds', name='mnist')
 
   config.log_every_steps = 500
@@ -67,7 +76,12 @@ def shrink_for_runlocal(config: ml_collections.ConfigDict) -> ml_collections.Con
   config.num_train_steps = 2
   config.batch_size = 8
   config.noise.dim = 8
-  config.generator.hidden_dims = tuple(16 for _ in config.generator.hidden_dims)
+  if 'hidden_dims' in config.generator:
+    config.generator.hidden_dims = tuple(16 for _ in config.generator.hidden_dims)
+  for network in (config.generator, config.discriminator):
+    if 'base_channels' in network:
+      network.base_channels = 4
+  config.dfm.denoiser.num_layers = 1
   if 'hidden_units' in config.discriminator:
     config.discriminator.hidden_units = tuple(8 for _ in config.discriminator.hidden_units)
     config.discriminator.num_pieces = 2

@@ -30,9 +30,7 @@ def validate(config) -> None:
            f'{sorted(losses.GENERATOR_LOSSES)}')
   _require(config.update_rule in steps.UPDATE_RULES,
            f'config.update_rule={config.update_rule!r} is unknown; use one of {list(steps.UPDATE_RULES)}')
-  _require(config.update_rule == 'alternating' or config.discriminator_steps == 1,
-           f'config.update_rule=simultaneous takes one minibatch per step, so config.discriminator_steps '
-           f'must be 1 (got {config.discriminator_steps}); use update_rule=alternating for k > 1')
+  _validate_dfm(config)
   _require(config.discriminator_loss_scale > 0,
            f'config.discriminator_loss_scale={config.discriminator_loss_scale} must be > 0')
   _require(config.noise.prior in prior.PRIORS,
@@ -66,6 +64,21 @@ def _validate_eval(ev) -> None:
   if ev.protocol == 'tfd_folds':
     _require(len(ev.folds) > 1 and all(0 <= f < 5 for f in ev.folds),
              f'config.eval.folds={tuple(ev.folds)} must name at least two TFD folds in 0..4')
+
+
+def _validate_dfm(config) -> None:
+  dfm = config.dfm
+  if dfm.enabled:
+    _require(config.update_rule == 'simultaneous',
+             'config.dfm.enabled: denoising feature matching updates D, r and G at the same '
+             'parameters (Warde-Farley & Bengio, 2017, §5); set config.update_rule=simultaneous')
+  for key in ('lambda_adv', 'denoise_weight'):
+    _require(dfm[key] >= 0, f'config.dfm.{key}={dfm[key]} must be >= 0')
+  _require(dfm.noise_std > 0, f'config.dfm.noise_std={dfm.noise_std} must be > 0')
+  _require(isinstance(dfm.denoiser.num_layers, int) and dfm.denoiser.num_layers >= 1,
+           f'config.dfm.denoiser.num_layers={dfm.denoiser.num_layers!r} must be a positive integer')
+  _require(isinstance(dfm.denoiser.width, int) and dfm.denoiser.width >= 0,
+           f'config.dfm.denoiser.width={dfm.denoiser.width!r} must be >= 0 (0: n_h)')
 
 
 def _validate_generator(generator) -> None:

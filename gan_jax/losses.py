@@ -53,3 +53,17 @@ def get_generator_loss(name: str) -> Callable[[jax.Array], jax.Array]:
     raise errors.ConfigError(
         f'config.generator_loss={name!r} is unknown; use one of {sorted(GENERATOR_LOSSES)}')
   return GENERATOR_LOSSES[name]
+
+
+# Denoising feature matching (Warde-Farley & Bengio, 2017). Squared norms are summed over the
+# n_h features and averaged over the batch.
+
+def denoiser_loss(reconstruction: jax.Array, clean_features: jax.Array) -> jax.Array:
+  """eq. 5: ||Φ(x) - r(C(Φ(x)))||², the target being the clean features of real data."""
+  return jnp.mean(jnp.sum(jnp.square(clean_features - reconstruction), axis=-1))
+
+
+def denoising_feature_matching_loss(features: jax.Array, denoised: jax.Array) -> jax.Array:
+  """First term of eq. 4: ||Φ(G(z)) - r(Φ(G(z)))||² with r(.) a constant: the gradient moves
+  Φ(G(z)) towards where the denoiser would take it, never the denoiser's output."""
+  return jnp.mean(jnp.sum(jnp.square(features - jax.lax.stop_gradient(denoised)), axis=-1))

@@ -28,18 +28,26 @@ class StepSpec:
   noise_dim: int = 100
   # The released code minimises 0.5 * (BCE(real) + BCE(fake)) for D: a factor 0.5 on -V.
   discriminator_loss_scale: float = 1.0
+  # Denoising feature matching (Warde-Farley & Bengio, 2017): λ_denoise = denoise_weight / n_h.
+  dfm: bool = False
+  lambda_adv: float = 1.0
+  denoise_weight: float = 0.03
+  denoiser_noise_std: float = 1.0  # σ of the corruption C(h) = h + N(0, σ²).
 
   @classmethod
   def from_config(cls, config) -> 'StepSpec':
     return cls(discriminator_steps=config.discriminator_steps,
                generator_loss=config.generator_loss, update_rule=config.update_rule,
                noise_prior=config.noise.prior, noise_dim=config.noise.dim,
-               discriminator_loss_scale=config.discriminator_loss_scale)
+               discriminator_loss_scale=config.discriminator_loss_scale,
+               dfm=config.dfm.enabled, lambda_adv=config.dfm.lambda_adv,
+               denoise_weight=config.dfm.denoise_weight,
+               denoiser_noise_std=config.dfm.noise_std)
 
   @property
   def batches_per_step(self) -> int:
-    """Minibatches of data one iteration consumes: k for Algorithm 1, one when simultaneous."""
-    return self.discriminator_steps if self.update_rule == 'alternating' else 1
+    """Minibatches of data one iteration consumes: one per discriminator update."""
+    return self.discriminator_steps
 
 
 def _mean_sigmoid(logits):
@@ -125,24 +133,107 @@ def simultaneous_update(g: ModelState, d: ModelState, x: jax.Array, rng: jax.Arr
           d.apply_gradients(grads=d_grads, batch_stats=d_stats), metrics)
 
 
+def dfm_update(g: ModelState, d: ModelState, r: ModelState, x: jax.Array, rng: jax.Array,
+               spec: StepSpec) -> Tuple[ModelState, ModelState, ModelState, dict]:
+  """One update of D, the denoiser r and G, all gradients at the same parameters (§5).
+
+  D: the usual -V. r: eq. 5 on the features of real data only, Φ(x) held fixed, corrupted by
+  N(0, σ²), the clean Φ(x) as target. G: eq. 4, λ_denoise ||Φ(G(z)) - r(Φ(G(z)))||² with r's
+  output a constant, plus λ_adv times the (non-saturating) adversarial loss. Real data and
+  samples pass through D and r separately, each normalised with its own batch statistics.
+  """
+  z_rng, real_rng, fake_rng, noise_rng = jax.random.split(rng, 4)
+  z = _noise(z_rng, x.shape[0], spec)
+  generator_loss = losses.get_generator_loss(spec.generator_loss)
+
+  def forward(g_params, d_params):
+    fake, g_stats = g.forward(g_params, z, train=True)
+    (real_logits, real_features), d_stats = d.forward(d_params, x, train=True,
+                                                      rngs={'dropout': real_rng})
+    (fake_logits, fake_features), _ = d.forward(d_params, fake, train=True,
+                                                rngs={'dropout': fake_rng})
+    return (real_logits, fake_logits, fake_features), (g_stats, d_stats, real_features)
+
+  (real_logits, fake_logits, fake_features), pullback, (g_stats, d_stats, real_features) = (
+      jax.vjp(forward, g.params, d.params, has_aux=True))
+  no_features = jnp.zeros_like(fake_features)
+
+  # D ascends V.
+  neg_value, (d_real, d_fake) = jax.value_and_grad(losses.discriminator_loss, argnums=(0, 1))(
+      real_logits, fake_logits)
+  scale = spec.discriminator_loss_scale
+  _, d_grads = pullback((scale * d_real, scale * d_fake, no_features))
+
+  # r learns to denoise real features: no gradient reaches D through its input or target.
+  clean = jax.lax.stop_gradient(real_features)
+  corrupted = clean + spec.denoiser_noise_std * jax.random.normal(noise_rng, clean.shape)
+
+  def r_loss_fn(params):
+    reconstruction, r_stats = r.forward(params, corrupted, train=True)
+    return losses.denoiser_loss(reconstruction, clean), r_stats
+
+  (r_loss, r_stats), r_grads = jax.value_and_grad(r_loss_fn, has_aux=True)(r.params)
+
+  # G: eq. 4. r sees the samples' features with their own batch statistics; its output is a
+  # constant target (stop_gradient inside the loss), so G's loss never trains r.
+  denoised, _ = r.forward(r.params, fake_features, train=True)
+  lambda_denoise = spec.denoise_weight / fake_features.shape[-1]  # 0.03 / n_h.
+
+  def g_objective(fake_logits, fake_features):
+    denoise = losses.denoising_feature_matching_loss(fake_features, denoised)
+    adversarial = generator_loss(fake_logits)
+    return lambda_denoise * denoise + spec.lambda_adv * adversarial, (denoise, adversarial)
+
+  (g_loss, (denoise, adversarial)), (g_logit_ct, g_feature_ct) = jax.value_and_grad(
+      g_objective, argnums=(0, 1), has_aux=True)(fake_logits, fake_features)
+  g_grads, _ = pullback((jnp.zeros_like(real_logits), g_logit_ct, g_feature_ct))
+
+  metrics = {'d_loss': neg_value, 'g_loss': g_loss, 'g_adversarial': adversarial,
+             'g_denoise': denoise, 'r_loss': r_loss, 'D_x': _mean_sigmoid(real_logits),
+             'D_G_z': _mean_sigmoid(fake_logits)}
+  return (g.apply_gradients(grads=g_grads, batch_stats=g_stats),
+          d.apply_gradients(grads=d_grads, batch_stats=d_stats),
+          r.apply_gradients(grads=r_grads, batch_stats=r_stats), metrics)
+
+
+def _discriminator_steps(d, g, batches, rngs, spec):
+  """Discriminator updates on each minibatch of `batches` in turn, unrolled by lax.scan."""
+
+  def discriminator_step(d, inputs):
+    x, step_rng = inputs
+    return d_update(d, g, x, step_rng, spec)
+
+  d, metrics = jax.lax.scan(discriminator_step, d, (batches, rngs))
+  return d, jax.tree.map(jnp.mean, metrics)
+
+
 def train_step(state: GANState, batches: jax.Array, rng: jax.Array, *,
                spec: StepSpec) -> Tuple[GANState, dict]:
-  """One iteration of Algorithm 1; `rng` is the run's key, folded with the step number."""
+  """One iteration of Algorithm 1; `rng` is the run's key, folded with the step number.
+
+  alternating: k discriminator updates, then G against the updated D. simultaneous (the released
+  code) and DFM: the first k - 1 discriminator updates as in Algorithm 1, then the last one
+  computed at the same parameters as G's (and r's) and applied together with it.
+  """
   rng = jax.random.fold_in(rng, state.step)
-  if spec.update_rule == 'simultaneous':
-    g, d, metrics = simultaneous_update(state.generator, state.discriminator, batches[0], rng, spec)
-  else:
+  k = spec.discriminator_steps
+  denoiser = state.denoiser
+  if spec.update_rule == 'alternating' and not spec.dfm:
     d_rng, g_rng = jax.random.split(rng)
-
-    def discriminator_step(d, inputs):
-      x, step_rng = inputs
-      return d_update(d, state.generator, x, step_rng, spec)
-
-    # The k discriminator updates, each on its own minibatch and noise, unrolled by lax.scan.
-    d, d_metrics = jax.lax.scan(
-        discriminator_step, state.discriminator,
-        (batches, jax.random.split(d_rng, spec.discriminator_steps)))
+    d, metrics = _discriminator_steps(state.discriminator, state.generator, batches,
+                                      jax.random.split(d_rng, k), spec)
     g, g_metrics = g_update(state.generator, d, g_rng, batches.shape[1], spec)
-    metrics = {**jax.tree.map(jnp.mean, d_metrics), **g_metrics}
+    metrics.update(g_metrics)
+  else:
+    d = state.discriminator
+    if k > 1:
+      rng, extra_rng = jax.random.split(rng)
+      d, _ = _discriminator_steps(d, state.generator, batches[:-1],
+                                  jax.random.split(extra_rng, k - 1), spec)
+    if spec.dfm:
+      g, d, denoiser, metrics = dfm_update(state.generator, d, denoiser, batches[-1], rng, spec)
+    else:
+      g, d, metrics = simultaneous_update(state.generator, d, batches[-1], rng, spec)
   metrics.update(optim.current_hyperparams(g.opt_state))
-  return state.replace(step=state.step + 1, generator=g, discriminator=d), metrics
+  return state.replace(step=state.step + 1, generator=g, discriminator=d,
+                       denoiser=denoiser), metrics

@@ -40,12 +40,27 @@ def create_train_state(config, dataset: data.Dataset, spec: steps.StepSpec,
                                'sigmoid output; set it to False for this model')
     params_fn = functools.partial(mlp.init_output_bias_from_marginals,
                                   pixel_means=dataset.pixel_means())
-  g_rng, d_rng = jax.random.split(rng)
+  g_rng, d_rng, r_rng = jax.random.split(rng, 3)
   g = state_lib.create_model_state(generator, g_rng, jnp.zeros((1, config.noise.dim)), g_tx,
                                    params_fn)
-  d = state_lib.create_model_state(discriminator, d_rng,
-                                   jnp.zeros((1, *dataset.example_shape)), d_tx)
-  return state_lib.create_gan_state(g, d)
+  example = jnp.zeros((1, *dataset.example_shape))
+  d = state_lib.create_model_state(discriminator, d_rng, example, d_tx)
+  r = None
+  if config.dfm.enabled:
+    # n_h, the width of Φ, from the shapes of D's outputs (nothing is computed).
+    _, features = jax.eval_shape(lambda v: discriminator.apply(v, example, train=False),
+                                 {'params': d.params, 'batch_stats': d.batch_stats})
+    n_h = features.shape[-1]
+    width = config.dfm.denoiser.width
+    if width and width < n_h:
+      raise errors.ConfigError(f'config.dfm.denoiser.width={width} is below n_h={n_h}, the width '
+                               'of Φ; the paper uses widths >= n_h (0 means n_h)')
+    denoiser = models.Denoiser(feature_dim=n_h, num_layers=config.dfm.denoiser.num_layers,
+                               width=width)
+    r = state_lib.create_model_state(denoiser, r_rng, jnp.zeros((1, n_h)),
+                                     optim.make_optimizer(config.optimizer,
+                                                          dataset.steps_per_epoch))
+  return state_lib.create_gan_state(g, d, r)
 
 
 def _check_finite(history: List[dict], first_step: int, checkpointer) -> None:

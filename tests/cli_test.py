@@ -32,7 +32,7 @@ def assert_one_line_error(result, *fragments):
     ('--config.generator.widht=3', ('--config.generator.widht', "no key 'widht'")),
     ('--config.generator_loss=maximin', ("config.generator_loss='maximin'", 'non_saturating')),
     ('--config.batch_size=0', ('config.batch_size=0', 'positive')),
-    ('--config.discriminator_steps=2', ('update_rule=simultaneous', 'discriminator_steps')),
+    ('--config.dfm.noise_std=0', ('config.dfm.noise_std=0', '> 0')),
     ('--config.discriminator.input_keep=1.5', ('input_keep=1.5', '(0, 1]')),
     ('--config.optimizer.lr_decay_factor=0.5', ('lr_decay_factor=0.5', '>= 1')),
     ('--config.batch_size=abc', ('--config.batch_size=abc',)),

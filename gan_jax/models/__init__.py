@@ -5,13 +5,17 @@ from typing import Any, Mapping, Tuple
 import flax.linen as nn
 
 from gan_jax import errors
+from gan_jax.models import dcgan
 from gan_jax.models import mlp
+from gan_jax.models.denoiser import Denoiser  # pylint: disable=unused-import
 
 GENERATORS = {
     'mlp': mlp.MLPGenerator,
+    'dcgan': dcgan.DCGANGenerator,
 }
 DISCRIMINATORS = {
     'maxout': mlp.MaxoutDiscriminator,
+    'dcgan': dcgan.DCGANDiscriminator,
 }
 
 
