@@ -1,7 +1,8 @@
 """A GAN on the 2-D ring of 8 Gaussians (radius 2, std 0.02): the standard test of mode coverage.
 
 Fully connected G and maxout D as in the paper, sized for 2-D data, no dropout on a 2-D input;
-Adam as commonly used on this benchmark.
+Adam as commonly used on this benchmark. D and G are updated from the same parameters (the
+released code's rule, and the one DFM needs), so toy_ring_dfm.py differs by the denoiser alone.
 """
 from experiments import common
 from gan_jax import data
@@ -12,6 +13,7 @@ def get_config(arg=None):
   config.data = data.default_config('toy', name='ring')
   config.num_train_steps = 10_000
   config.batch_size = 256
+  config.update_rule = 'simultaneous'
   config.noise.prior = 'normal'
   config.noise.dim = 16
   config.generator.hidden_dims = (128, 128)

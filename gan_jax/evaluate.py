@@ -28,6 +28,7 @@ from gan_jax.data import toy
 from gan_jax.evaluation import figures
 from gan_jax.evaluation import parzen
 from gan_jax.evaluation import protocols
+from gan_jax.evaluation import scores
 from gan_jax.models import prior
 
 _BATCH = 1000  # Generator samples per jitted call.
@@ -107,6 +108,9 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
       continue
     samples = generate(run.state(step).generator, z)
     result = protocols.evaluate(lambda _: samples, sets, config.eval)
+    if config.data.source == 'toy' and config.data.name in ('ring', 'grid'):
+      result['mode_coverage'] = scores.mode_coverage(samples, toy.centres(config.data),
+                                                     config.data.std)
     _write_json(os.path.join(workdir, 'eval', f'step_{step:06d}.json'),
                 {'step': step, 'protocol': config.eval.protocol, 'eval_config': eval_config,
                  **result})

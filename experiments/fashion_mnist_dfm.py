@@ -1,0 +1,10 @@
+"""fashion_mnist_gan.py with denoising feature matching on Φ, D's last maxout layer (n_h = 240)."""
+from experiments import common
+from experiments import fashion_mnist_gan
+
+
+def get_config(arg=None):
+  config = fashion_mnist_gan.get_config(arg)
+  config.dfm.enabled = True
+  config.dfm.denoiser.num_layers = 1 if common.is_runlocal(arg) else 3
+  return config

@@ -1,0 +1,12 @@
+"""Denoising feature matching on the ring of 8 Gaussians: toy_ring_gan.py plus a denoiser on Φ,
+the last maxout layer of D (n_h = 128): 3 hidden layers of width n_h, σ = 1, λ_denoise = 0.03/n_h.
+"""
+from experiments import common
+from experiments import toy_ring_gan
+
+
+def get_config(arg=None):
+  config = toy_ring_gan.get_config(arg)
+  config.dfm.enabled = True
+  config.dfm.denoiser.num_layers = 1 if common.is_runlocal(arg) else 3
+  return config
