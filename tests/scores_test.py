@@ -33,3 +33,40 @@ def test_off_mode_samples_are_low_quality_and_stray_points_do_not_cover_a_mode()
   assert result['modes_covered'] == 2  # The stray point is below 10 % of a fair share (50).
   p = np.array([50, 50, 1]) / 101
   assert result['mode_kl'] == pytest.approx(np.sum(p * np.log(p * 4)))
+
+
+def test_inception_score_of_uniform_posteriors_is_one():
+  mean, std = scores.inception_score(np.full((1000, 10), 0.1), num_splits=10)
+  assert mean == pytest.approx(1.0) and std == pytest.approx(0.0, abs=1e-12)
+
+
+def test_inception_score_of_confident_balanced_posteriors_is_the_number_of_classes():
+  probs = np.eye(10)[np.arange(5000) % 10]  # One-hot, every class equally often in each split.
+  mean, std = scores.inception_score(probs, num_splits=10)
+  assert mean == pytest.approx(10.0) and std == pytest.approx(0.0, abs=1e-9)
+
+
+def test_inception_score_of_confident_collapsed_posteriors_is_one():
+  probs = np.eye(10)[np.zeros(500, int)]
+  assert scores.inception_score(probs, num_splits=5)[0] == pytest.approx(1.0)
+
+
+def test_frechet_distance_closed_forms():
+  # Diagonal covariances: FID = ||μ1 - μ2||² + Σ_i (√a_i - √b_i)².
+  a, b = np.array([1.0, 4.0, 0.25]), np.array([9.0, 1.0, 0.25])
+  mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+  expected = 1 + 4 + (1 - 3) ** 2 + (2 - 1) ** 2 + 0
+  assert scores.frechet_distance(mu1, np.diag(a), mu2, np.diag(b)) == pytest.approx(expected)
+  # A rotated, non-diagonal pair with the same spectra keeps the trace term of commuting matrices.
+  q = np.linalg.qr(np.random.default_rng(0).standard_normal((3, 3)))[0]
+  assert scores.frechet_distance(mu1, q @ np.diag(a) @ q.T, mu2, q @ np.diag(b) @ q.T) == (
+      pytest.approx(expected))
+  assert scores.frechet_distance(mu1, np.diag(a), mu1, np.diag(a)) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_frechet_distance_from_samples_approaches_the_analytic_value():
+  rng = np.random.default_rng(1)
+  x = rng.normal(0.0, 1.0, (200_000, 2))
+  y = rng.normal(3.0, 2.0, (200_000, 2))
+  fid = scores.frechet_distance(*scores.gaussian_statistics(x), *scores.gaussian_statistics(y))
+  assert fid == pytest.approx(2 * 9 + 2 * (2 - 1) ** 2, rel=0.01)  # ||μ||² = 18; Tr term = 2.
