@@ -63,6 +63,12 @@ def base_config() -> ml_collections.ConfigDict:
       num_reference=10_000,  # Held-out real training rows as centres: the data's own score.
       folds=(0, 1, 2, 3, 4),  # tfd_folds only.
       seed=1234,  # z of the evaluation samples and choice of the reference rows.
+      # Offline quality metrics: IS and FID in the space of a small CNN trained on the labelled
+      # training split (cached in classifier_dir; '' = ~/.cache/gan_jax/classifiers).
+      classifier_scores=False,
+      classifier_dir='',
+      classifier_steps=3000,
+      num_splits=10,
   ))
   return config
 
@@ -93,4 +99,6 @@ def shrink_for_runlocal(config: ml_collections.ConfigDict) -> ml_collections.Con
   config.eval.num_validation = 16
   config.eval.num_test = 16
   config.eval.num_reference = 64
+  config.eval.classifier_steps = 20
+  config.eval.num_splits = 2
   return config

@@ -18,6 +18,7 @@ def get_config(arg=None):
   config.log_every_steps = 200
   config.checkpoint_every_steps = 2000
   config.sample_every_steps = 1000
+  config.eval.classifier_scores = True  # Offline IS / FID in a digit classifier's space.
   if common.is_runlocal(arg):
     common.shrink_for_runlocal(config)
   return config

@@ -25,6 +25,7 @@ from gan_jax import steps
 from gan_jax import train
 from gan_jax import workdir as workdir_lib
 from gan_jax.data import toy
+from gan_jax.evaluation import classifier as evaluation_classifier
 from gan_jax.evaluation import figures
 from gan_jax.evaluation import parzen
 from gan_jax.evaluation import protocols
@@ -103,6 +104,14 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
   eval_config = json.loads(json.dumps(config.eval.to_dict()))  # As read back from JSON.
   done = {r['step'] for r in _evaluated(workdir, eval_config)}
   z = run.noise(config.eval.num_samples)
+  classifier = None
+  if config.eval.classifier_scores:
+    params, num_classes, accuracy = evaluation_classifier.get_classifier(config.data, config.eval)
+    test_images = data.to_float(data.load_split(config.data, 'test'))
+    classifier = lambda images: {
+        **evaluation_classifier.classifier_scores(params, num_classes, images, test_images,
+                                                  config.eval.num_splits),
+        'classifier_test_accuracy': accuracy}
   for step in available if all_checkpoints else available[-1:]:
     if step in done:
       continue
@@ -111,6 +120,8 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
     if config.data.source == 'toy' and config.data.name in ('ring', 'grid'):
       result['mode_coverage'] = scores.mode_coverage(samples, toy.centres(config.data),
                                                      config.data.std)
+    if classifier:
+      result['classifier'] = classifier(samples)
     _write_json(os.path.join(workdir, 'eval', f'step_{step:06d}.json'),
                 {'step': step, 'protocol': config.eval.protocol, 'eval_config': eval_config,
                  **result})
@@ -120,8 +131,10 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
   reference_path = os.path.join(workdir, 'eval', 'reference.json')
   if not (os.path.exists(reference_path)
           and _read_json(reference_path).get('eval_config') == eval_config):
-    _write_json(reference_path, {'eval_config': eval_config,
-                                 **protocols.evaluate(lambda s: s.reference, sets, config.eval)})
+    reference = protocols.evaluate(lambda s: s.reference, sets, config.eval)
+    if classifier:  # Held-out real training rows scored like G's samples.
+      reference['classifier'] = classifier(sets[0].reference)
+    _write_json(reference_path, {'eval_config': eval_config, **reference})
   reference = _read_json(reference_path)
 
   records = _evaluated(workdir, eval_config)
@@ -138,6 +151,9 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
                     'test_ll': reference['test_ll'], 'test_stderr': reference['test_stderr'],
                     'sigma': [s['sigma'] for s in reference['sets']]},
   }
+  if 'classifier' in best:
+    summary['classifier'] = best['classifier']
+    summary['reference']['classifier'] = reference.get('classifier')
   _write_json(os.path.join(workdir, 'eval', 'summary.json'), summary)
   logging.info('Parzen test LL (step %d, chosen on validation): %.2f ± %.2f | real training '
                'examples as centres: %.2f ± %.2f', best['step'], best['test_ll'],

@@ -174,3 +174,26 @@ def test_batch_larger_than_split_is_a_config_error():
 def test_unknown_source():
   with pytest.raises(errors.ConfigError, match='source'):
     data.load_split(ml_collections.ConfigDict({'source': 'lmdb'}), 'train')
+
+
+def test_labels_follow_the_rows_of_each_split(idx_dir, tmp_path):
+  from sklearn.datasets import load_digits
+  digits = load_digits()
+  config = data.default_config('digits')
+  for split in data.SPLITS:
+    images, labels = data.load_split(config, split), data.load_labels(config, split)
+    assert len(images) == len(labels)
+    # Each image's label is the one sklearn gives that image.
+    lookup = {img.tobytes(): t for img, t in zip((digits.images / 16.0).astype(np.float32),
+                                                 digits.target)}
+    assert all(lookup[i[..., 0].tobytes()] == l for i, l in zip(images, labels))
+  rng = np.random.default_rng(0)
+  write_idx(os.path.join(idx_dir, 'train-labels-idx1-ubyte.gz'), rng.integers(0, 10, 120))
+  write_idx(os.path.join(idx_dir, 't10k-labels-idx1-ubyte.gz'), rng.integers(0, 10, 30))
+  idx_config = data.default_config('idx', path=idx_dir, num_validation=20)
+  assert [len(data.load_labels(idx_config, s)) for s in data.SPLITS] == [100, 20, 30]
+  with pytest.raises(errors.DatasetUnavailableError, match='no class labels'):
+    data.load_labels(data.default_config('toy'), 'train')
+  with tfds.testing.mock_data(num_examples=30):
+    labels = data.load_labels(data.default_config('tfds', name='mnist', num_validation=10), 'train')
+  assert labels.shape == (20,) and labels.dtype == np.int64

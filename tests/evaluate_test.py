@@ -21,8 +21,10 @@ from conftest import write_tfd_mat
 from parzen_test import reference_log_likelihood
 
 
-def _digits_config():
+def _digits_config(classifier_dir=''):
   config = digits_gan.get_config('runlocal')
+  config.eval.classifier_scores = bool(classifier_dir)
+  config.eval.classifier_dir = str(classifier_dir)
   config.num_train_steps, config.checkpoint_every_steps = 4, 2
   config.eval.num_samples, config.eval.num_validation, config.eval.num_test = 200, 50, 40
   config.eval.num_reference = 300
@@ -35,7 +37,7 @@ def _read(path):
 
 
 def test_eval_selects_on_validation_and_reports_test_and_reference(tmp_path):
-  config, workdir = _digits_config(), str(tmp_path)
+  config, workdir = _digits_config(tmp_path / 'classifiers'), str(tmp_path / 'run')
   train.train_and_evaluate(config, workdir)
   summary = evaluate.evaluate(config, workdir, all_checkpoints=True)
 
@@ -61,6 +63,11 @@ def test_eval_selects_on_validation_and_reports_test_and_reference(tmp_path):
   assert summary['reference']['test_ll'] == reference['test_ll']
   assert '300 held-out real training examples' in summary['reference']['what']
   assert reference['test_ll'] > best['test_ll']  # Two training steps are far from the data.
+  # Classifier-space scores, for G's samples and for the real reference rows.
+  assert 1.0 <= best['classifier']['is_mean'] <= 10.0
+  assert reference['classifier']['fid'] < best['classifier']['fid']
+  assert summary['classifier'] == best['classifier']
+  assert len(os.listdir(tmp_path / 'classifiers')) == 1  # Trained once, cached.
 
   fig2 = Image.open(os.path.join(workdir, 'figures', f'fig2_samples_nearest_step_{best["step"]:06d}.png'))
   fig3 = Image.open(os.path.join(workdir, 'figures', f'fig3_interpolation_step_{best["step"]:06d}.png'))

@@ -45,6 +45,16 @@ def load_split(data_config, split: str) -> np.ndarray:
   return SOURCES[data_config.source].load(data_config, split)
 
 
+def load_labels(data_config, split: str) -> np.ndarray:
+  """Class labels [N] of the rows `load_split` returns, for sources that have them."""
+  source = SOURCES.get(data_config.source)
+  if not hasattr(source, 'load_labels'):
+    raise errors.DatasetUnavailableError(
+        f'data source {data_config.source!r} has no class labels; classifier-based scores need '
+        'a labelled source (digits, idx, tfds)')
+  return source.load_labels(data_config, split)
+
+
 def to_float(examples: np.ndarray) -> np.ndarray:
   """uint8 pixels -> float32 in [0, 1]; float data unchanged."""
   if examples.dtype == np.uint8:

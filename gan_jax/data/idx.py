@@ -15,7 +15,10 @@ DEFAULTS = dict(path='/usr/share/datasets/fashion-mnist', num_validation=10000)
 
 # The third byte of the magic number gives the element type; only unsigned bytes are used.
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0D: np.float32}
-_FILES = {'train': 'train-images-idx3-ubyte', 'test': 't10k-images-idx3-ubyte'}
+_FILES = {('images', 'train'): 'train-images-idx3-ubyte',
+          ('images', 'test'): 't10k-images-idx3-ubyte',
+          ('labels', 'train'): 'train-labels-idx1-ubyte',
+          ('labels', 'test'): 't10k-labels-idx1-ubyte'}
 
 
 def read_idx(path: str) -> np.ndarray:
@@ -46,14 +49,24 @@ def _find(directory: str, stem: str) -> str:
       'IDX files (for Fashion-MNIST: apt-get install dataset-fashion-mnist)')
 
 
+def _paper_split(data_config, split: str, what: str) -> np.ndarray:
+  splits.check_split(split)
+  source_split = 'test' if split == 'test' else 'train'
+  rows = read_idx(_find(data_config.path, _FILES[(what, source_split)]))
+  if split == 'test':
+    return rows
+  return splits.hold_out_validation(rows, split, data_config.num_validation)
+
+
 def load(data_config, split: str) -> np.ndarray:
   """Images [N, 28, 28, 1] uint8 of the paper split `split`."""
-  splits.check_split(split)
-  images = read_idx(_find(data_config.path, _FILES['test' if split == 'test' else 'train']))
+  images = _paper_split(data_config, split, 'images')
   if images.ndim != 3:
     raise errors.DatasetUnavailableError(f'{data_config.path}: expected [N, H, W] images, got '
                                          f'shape {images.shape}')
-  images = images[..., None]
-  if split == 'test':
-    return images
-  return splits.hold_out_validation(images, split, data_config.num_validation)
+  return images[..., None]
+
+
+def load_labels(data_config, split: str) -> np.ndarray:
+  """Class labels [N] (int64) of the same rows as `load`."""
+  return _paper_split(data_config, split, 'labels').astype(np.int64)

@@ -10,7 +10,7 @@ from gan_jax import errors
 from gan_jax.data import splits
 
 DEFAULTS = dict(name='mnist', data_dir='', manual_dir='', download=False, num_validation=10000,
-                image_key='image')
+                image_key='image', label_key='label')
 
 
 def _builder(data_config):
@@ -65,12 +65,21 @@ def _data_source(builder, data_config, split: str):
     ) from e
 
 
-def load(data_config, split: str) -> np.ndarray:
-  """Images [N, H, W, C] uint8 of the paper split: validation = last rows of tfds 'train'."""
+def _paper_split(data_config, split: str, key: str) -> np.ndarray:
   splits.check_split(split)
   builder = _builder(data_config)
   source = _data_source(builder, data_config, 'test' if split == 'test' else 'train')
-  images = _read(source, data_config.image_key)
+  rows = _read(source, key)
   if split == 'test':
-    return images
-  return splits.hold_out_validation(images, split, data_config.num_validation)
+    return rows
+  return splits.hold_out_validation(rows, split, data_config.num_validation)
+
+
+def load(data_config, split: str) -> np.ndarray:
+  """Images [N, H, W, C] uint8 of the paper split: validation = last rows of tfds 'train'."""
+  return _paper_split(data_config, split, data_config.image_key)
+
+
+def load_labels(data_config, split: str) -> np.ndarray:
+  """Class labels [N] of the same rows as `load`."""
+  return _paper_split(data_config, split, data_config.label_key).astype(np.int64)

@@ -1,0 +1,128 @@
+"""A small CNN trained on a dataset's labelled training split, used the way Inception is used.
+
+Offline quality metrics (no Inception weights can be fetched here): the classifier's softmax
+gives p(y|x) for a classifier-space Inception score, its penultimate layer the features of a
+classifier-space FID. It is trained once per dataset and cached as an .npz of weights (read with
+allow_pickle=False) in config.eval.classifier_dir.
+"""
+import os
+from typing import Dict, Tuple
+
+from absl import logging
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from gan_jax import data
+from gan_jax import errors
+from gan_jax.evaluation import scores
+
+
+class SmallCNN(nn.Module):
+  """conv 32 -> conv 64 (stride 2) -> dense 128 (the features) -> logits."""
+  num_classes: int
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> Tuple[jax.Array, jax.Array]:
+    h = nn.relu(nn.Conv(32, (3, 3), name='conv_0')(x))
+    h = nn.relu(nn.Conv(64, (3, 3), strides=(2, 2), name='conv_1')(h))
+    features = nn.relu(nn.Dense(128, name='features')(h.reshape(h.shape[0], -1)))
+    return nn.Dense(self.num_classes, name='logits')(features), features
+
+
+def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int, num_steps: int,
+                     batch_size: int = 128, seed: int = 0):
+  """Adam on cross-entropy; images float in [0, 1] [N, H, W, C]."""
+  model = SmallCNN(num_classes)
+  params = model.init(jax.random.PRNGKey(seed), jnp.zeros((1, *images.shape[1:])))['params']
+  tx = optax.adam(optax.cosine_decay_schedule(1e-3, num_steps, alpha=0.05))
+  images, labels = jnp.asarray(images, jnp.float32), jnp.asarray(labels)
+
+  def step(carry, key):
+    params, opt_state = carry
+    rows = jax.random.randint(key, (batch_size,), 0, len(images))
+
+    def loss_fn(p):
+      logits, _ = model.apply({'params': p}, images[rows])
+      return optax.softmax_cross_entropy_with_integer_labels(logits, labels[rows]).mean()
+
+    grads = jax.grad(loss_fn)(params)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return (optax.apply_updates(params, updates), opt_state), None
+
+  (params, _), _ = jax.jit(lambda c: jax.lax.scan(
+      step, c, jax.random.split(jax.random.PRNGKey(seed + 1), num_steps)))((params, tx.init(params)))
+  return params
+
+
+def outputs(params, images: np.ndarray, num_classes: int, batch_size: int = 1000):
+  """(softmax probabilities [N, classes], features [N, 128]) in float64."""
+  apply = jax.jit(lambda p, x: SmallCNN(num_classes).apply({'params': p}, x))
+  probs, features = [], []
+  for i in range(0, len(images), batch_size):
+    logits, feats = apply(params, jnp.asarray(images[i:i + batch_size], jnp.float32))
+    probs.append(np.asarray(jax.nn.softmax(logits), np.float64))
+    features.append(np.asarray(feats, np.float64))
+  return np.concatenate(probs), np.concatenate(features)
+
+
+def save(path: str, params, metadata: Dict[str, float]) -> None:
+  flat = {'/'.join(k): np.asarray(v) for k, v in flax.traverse_util.flatten_dict(params).items()}
+  flat.update({f'meta/{k}': np.asarray(v) for k, v in metadata.items()})
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  np.savez(path + '.tmp.npz', **flat)
+  os.replace(path + '.tmp.npz', path)
+
+
+def load(path: str):
+  """(params, metadata) from an .npz written by `save`; never unpickles."""
+  try:
+    with np.load(path, allow_pickle=False) as f:
+      flat = {k: f[k] for k in f.files}
+  except (OSError, ValueError) as e:
+    raise errors.CheckpointError(f'classifier weights {path} are unreadable ({e}); delete the '
+                                 'file to retrain') from e
+  metadata = {k[5:]: float(v) for k, v in flat.items() if k.startswith('meta/')}
+  params = flax.traverse_util.unflatten_dict(
+      {tuple(k.split('/')): jnp.asarray(v) for k, v in flat.items() if not k.startswith('meta/')})
+  return params, metadata
+
+
+def _cache_path(data_config, eval_config, shape) -> str:
+  directory = eval_config.classifier_dir or os.path.join(os.path.expanduser('~'), '.cache',
+                                                         'gan_jax', 'classifiers')
+  name = data_config.get('name', '') or os.path.basename(str(data_config.get('path', '')))
+  tag = 'x'.join(str(s) for s in shape)
+  return os.path.join(directory, f'{data_config.source}_{name}_{tag}_{eval_config.classifier_steps}.npz')
+
+
+def get_classifier(data_config, eval_config):
+  """(params, num_classes, test accuracy), trained on the labelled training split if not cached."""
+  train_images = data.to_float(data.load_split(data_config, 'train'))
+  path = _cache_path(data_config, eval_config, train_images.shape[1:])
+  if os.path.exists(path):
+    params, meta = load(path)
+    return params, int(meta['num_classes']), meta['test_accuracy']
+  train_labels = data.load_labels(data_config, 'train')
+  num_classes = int(train_labels.max()) + 1
+  logging.info('Training the %d-class evaluation classifier on %d images (cached at %s).',
+               num_classes, len(train_images), path)
+  params = train_classifier(train_images, train_labels, num_classes, eval_config.classifier_steps)
+  test_probs, _ = outputs(params, data.to_float(data.load_split(data_config, 'test')), num_classes)
+  accuracy = float(np.mean(test_probs.argmax(1) == data.load_labels(data_config, 'test')))
+  save(path, params, {'num_classes': num_classes, 'test_accuracy': accuracy})
+  return params, num_classes, accuracy
+
+
+def classifier_scores(params, num_classes: int, images: np.ndarray, reference: np.ndarray,
+                      num_splits: int) -> Dict[str, float]:
+  """Classifier-space IS of `images` and FID between `images` and `reference` (e.g. the test set)."""
+  probs, features = outputs(params, images, num_classes)
+  _, reference_features = outputs(params, reference, num_classes)
+  is_mean, is_std = scores.inception_score(probs, num_splits)
+  fid = scores.frechet_distance(*scores.gaussian_statistics(features),
+                                *scores.gaussian_statistics(reference_features))
+  return {'is_mean': is_mean, 'is_std': is_std, 'fid': fid}
