@@ -67,7 +67,7 @@ def base_config() -> ml_collections.ConfigDict:
       # training split (cached in classifier_dir; '' = ~/.cache/gan_jax/classifiers).
       classifier_scores=False,
       classifier_dir='',
-      classifier_steps=3000,
+      classifier_steps=2000,
       num_splits=10,
   ))
   return config
