@@ -42,6 +42,10 @@ def base_config() -> ml_collections.ConfigDict:
       denoise_weight=0.03,  # λ_denoise = denoise_weight / n_h, n_h = the width of Φ.
       noise_std=1.0,  # σ of the Gaussian corruption of Φ(x) seen by the denoiser.
       denoiser=ml_collections.ConfigDict(dict(num_layers=2, width=0)),  # width 0: n_h.
+      # The denoiser's own optimizer: Adam lr 1e-4, β1 0.5 (§4), whatever G and D use.
+      optimizer=ml_collections.ConfigDict({
+          **config.optimizer.to_dict(), 'name': 'adam', 'learning_rate': 1e-4,
+          'lr_decay_factor': 1.0, 'min_learning_rate': 0.0, 'b1': 0.5}),
   ))
 
   config.data = data.default_config('tfds', name='mnist')

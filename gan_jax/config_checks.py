@@ -46,7 +46,8 @@ def validate(config) -> None:
       _require(0 < value <= 1, f'config.discriminator.{key}={value} is a keep probability: it '
                'must be in (0, 1]')
   _validate_generator(config.generator)
-  _validate_optimizer(config.optimizer)
+  _validate_optimizer(config.optimizer, 'config.optimizer')
+  _validate_optimizer(config.dfm.optimizer, 'config.dfm.optimizer')
   _validate_eval(config.eval)
 
 
@@ -93,17 +94,17 @@ def _validate_generator(generator) -> None:
              f'{len(generator.hidden_dims)} hidden layers; give one per layer or none (all ReLU)')
 
 
-def _validate_optimizer(opt) -> None:
+def _validate_optimizer(opt, where: str) -> None:
   _require(opt.name in optim.OPTIMIZERS,
-           f'config.optimizer.name={opt.name!r} is unknown; use one of {list(optim.OPTIMIZERS)}')
-  _require(opt.learning_rate > 0, f'config.optimizer.learning_rate={opt.learning_rate} must be > 0')
-  _require(opt.lr_decay_factor >= 1, f'config.optimizer.lr_decay_factor={opt.lr_decay_factor} '
+           f'{where}.name={opt.name!r} is unknown; use one of {list(optim.OPTIMIZERS)}')
+  _require(opt.learning_rate > 0, f'{where}.learning_rate={opt.learning_rate} must be > 0')
+  _require(opt.lr_decay_factor >= 1, f'{where}.lr_decay_factor={opt.lr_decay_factor} '
            'must be >= 1 (the rate is divided by it every step; 1 keeps it constant)')
   _require(0 <= opt.min_learning_rate <= opt.learning_rate,
-           f'config.optimizer.min_learning_rate={opt.min_learning_rate} must be in '
+           f'{where}.min_learning_rate={opt.min_learning_rate} must be in '
            f'[0, learning_rate={opt.learning_rate}]')
   for key in ('momentum', 'final_momentum', 'b1', 'b2'):
-    _require(0 <= opt[key] < 1, f'config.optimizer.{key}={opt[key]} must be in [0, 1)')
+    _require(0 <= opt[key] < 1, f'{where}.{key}={opt[key]} must be in [0, 1)')
   _require(0 <= opt.momentum_start_epoch <= opt.momentum_saturate_epoch,
-           f'config.optimizer: need 0 <= momentum_start_epoch ({opt.momentum_start_epoch}) <= '
+           f'{where}: need 0 <= momentum_start_epoch ({opt.momentum_start_epoch}) <= '
            f'momentum_saturate_epoch ({opt.momentum_saturate_epoch})')

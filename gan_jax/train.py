@@ -58,7 +58,7 @@ def create_train_state(config, dataset: data.Dataset, spec: steps.StepSpec,
     denoiser = models.Denoiser(feature_dim=n_h, num_layers=config.dfm.denoiser.num_layers,
                                width=width)
     r = state_lib.create_model_state(denoiser, r_rng, jnp.zeros((1, n_h)),
-                                     optim.make_optimizer(config.optimizer,
+                                     optim.make_optimizer(config.dfm.optimizer,
                                                           dataset.steps_per_epoch))
   return state_lib.create_gan_state(g, d, r)
 
