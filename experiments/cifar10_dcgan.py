@@ -22,11 +22,7 @@ def dcgan_config():
   config.init_output_bias_from_data = False
   config.discriminator = ml_collections.ConfigDict(dict(
       name='dcgan', base_channels=64, width=0.5, num_layers=3, negative_slope=0.2))
-  config.optimizer.name = 'adam'
-  config.optimizer.learning_rate = 1e-4
-  config.optimizer.lr_decay_factor = 1.0
-  config.optimizer.min_learning_rate = 0.0
-  config.optimizer.b1 = 0.5
+  config.optimizer = common.adam(1e-4, b1=0.5)  # §4: Adam lr 1e-4, β1 0.5 for every network.
   config.log_every_steps = 500
   config.checkpoint_every_steps = 5000
   config.sample_every_steps = 5000

@@ -9,6 +9,22 @@ import numpy as np
 from gan_jax import data
 
 
+def released_momentum_sgd() -> ml_collections.ConfigDict:
+  """The released code's SGD: lr 0.1 / 1.000004 per step (floor 1e-6), momentum 0.5 -> 0.7."""
+  return ml_collections.ConfigDict(dict(
+      name='momentum', learning_rate=0.1, lr_decay_factor=1.000004, min_learning_rate=1e-6,
+      momentum=0.5, final_momentum=0.7, momentum_start_epoch=1, momentum_saturate_epoch=250,
+      b1=0.5, b2=0.999))  # b1, b2: used when name='adam'.
+
+
+def adam(learning_rate: float, b1: float = 0.5) -> ml_collections.ConfigDict:
+  """Adam at a constant rate (the same fields, so any optimizer key can be overridden)."""
+  config = released_momentum_sgd()
+  config.update(name='adam', learning_rate=learning_rate, lr_decay_factor=1.0,
+                min_learning_rate=0.0, b1=b1)
+  return config
+
+
 def base_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.seed = 0
@@ -30,10 +46,7 @@ def base_config() -> ml_collections.ConfigDict:
       hidden_keep=0.5))
   config.discriminator_max_col_norm = 0.0  # pylearn2 max_col_norm; 0 = off (TFD: 1.9365).
 
-  config.optimizer = ml_collections.ConfigDict(dict(
-      name='momentum', learning_rate=0.1, lr_decay_factor=1.000004, min_learning_rate=1e-6,
-      momentum=0.5, final_momentum=0.7, momentum_start_epoch=1, momentum_saturate_epoch=250,
-      b1=0.5, b2=0.999))  # b1, b2: used when name='adam'.
+  config.optimizer = released_momentum_sgd()
 
   # Denoising feature matching (Warde-Farley & Bengio, 2017); off for the 2014 GAN.
   config.dfm = ml_collections.ConfigDict(dict(
@@ -43,9 +56,7 @@ def base_config() -> ml_collections.ConfigDict:
       noise_std=1.0,  # σ of the Gaussian corruption of Φ(x) seen by the denoiser.
       denoiser=ml_collections.ConfigDict(dict(num_layers=2, width=0)),  # width 0: n_h.
       # The denoiser's own optimizer: Adam lr 1e-4, β1 0.5 (§4), whatever G and D use.
-      optimizer=ml_collections.ConfigDict({
-          **config.optimizer.to_dict(), 'name': 'adam', 'learning_rate': 1e-4,
-          'lr_decay_factor': 1.0, 'min_learning_rate': 0.0, 'b1': 0.5}),
+      optimizer=adam(1e-4),
   ))
 
   config.data = data.default_config('tfds', name='mnist')
