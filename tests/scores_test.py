@@ -70,3 +70,14 @@ def test_frechet_distance_from_samples_approaches_the_analytic_value():
   y = rng.normal(3.0, 2.0, (200_000, 2))
   fid = scores.frechet_distance(*scores.gaussian_statistics(x), *scores.gaussian_statistics(y))
   assert fid == pytest.approx(2 * 9 + 2 * (2 - 1) ** 2, rel=0.01)  # ||μ||² = 18; Tr term = 2.
+
+
+def test_frechet_distance_with_singular_covariances_matches_scipy_sqrtm():
+  from scipy import linalg
+  rng = np.random.default_rng(2)
+  a = rng.standard_normal((5, 3)) @ rng.standard_normal((3, 5))  # Rank 3 of 5.
+  b = rng.standard_normal((5, 5))
+  cov1, cov2 = a @ a.T, b @ b.T
+  expected = np.trace(cov1 + cov2 - 2 * np.real(linalg.sqrtm(cov1 @ cov2)))
+  assert scores.frechet_distance(np.zeros(5), cov1, np.zeros(5), cov2) == pytest.approx(
+      expected, rel=1e-6)

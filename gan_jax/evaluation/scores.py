@@ -10,7 +10,6 @@ benchmarks). A mode is *covered* when it holds at least `min_share` of its fair 
 from typing import Dict, Tuple
 
 import numpy as np
-from scipy import linalg
 
 
 def inception_score(probs: np.ndarray, num_splits: int = 10) -> Tuple[float, float]:
@@ -36,17 +35,25 @@ def gaussian_statistics(features: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
   return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
+def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
+  eigenvalues, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+  return (vectors * np.sqrt(np.clip(eigenvalues, 0, None))) @ vectors.T
+
+
 def frechet_distance(mu1, cov1, mu2, cov2) -> float:
-  """||μ1 - μ2||² + Tr(Σ1 + Σ2 - 2 (Σ1 Σ2)^½), the Fréchet distance of two Gaussians (FID)."""
+  """||μ1 - μ2||² + Tr(Σ1 + Σ2 - 2 (Σ1 Σ2)^½), the Fréchet distance of two Gaussians (FID).
+
+  Tr (Σ1 Σ2)^½ is computed as the sum of the square roots of the eigenvalues of the symmetric
+  PSD matrix Σ1^½ Σ2 Σ1^½ (same spectrum), which stays exact for the singular covariances that
+  features with dead units give, where a general matrix square root warns and loses accuracy.
+  """
   mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
   cov1, cov2 = np.atleast_2d(cov1), np.atleast_2d(cov2)
-  covmean, _ = linalg.sqrtm(cov1 @ cov2, disp=False)
-  if not np.all(np.isfinite(covmean)):  # Singular product: regularise, as the reference code does.
-    offset = np.eye(len(cov1)) * 1e-6
-    covmean = linalg.sqrtm((cov1 + offset) @ (cov2 + offset))
-  covmean = np.real(covmean)
+  root1 = _psd_sqrt(cov1)
+  product = root1 @ cov2 @ root1
+  trace_sqrt = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh((product + product.T) / 2), 0, None)))
   diff = mu1 - mu2
-  return float(diff @ diff + np.trace(cov1) + np.trace(cov2) - 2 * np.trace(covmean))
+  return float(diff @ diff + np.trace(cov1) + np.trace(cov2) - 2 * trace_sqrt)
 
 
 def mode_coverage(samples: np.ndarray, centres: np.ndarray, std: float, threshold: float = 3.0,
