@@ -197,3 +197,24 @@ def test_labels_follow_the_rows_of_each_split(idx_dir, tmp_path):
   with tfds.testing.mock_data(num_examples=30):
     labels = data.load_labels(data.default_config('tfds', name='mnist', num_validation=10), 'train')
   assert labels.shape == (20,) and labels.dtype == np.int64
+
+
+def test_downsample_is_the_mean_of_each_block():
+  from gan_jax.data import tfds_source
+  image = np.arange(4 * 4 * 1, dtype=np.uint8).reshape(4, 4, 1)
+  np.testing.assert_array_equal(tfds_source.downsample(image, 2)[..., 0],
+                                np.round([[2.5, 4.5], [10.5, 12.5]]))
+  with pytest.raises(errors.ConfigError, match='downsample=3'):
+    tfds_source.downsample(image, 3)
+
+
+def test_stl10_trains_on_the_unlabelled_split_at_48():
+  with tfds.testing.mock_data(num_examples=12):
+    config = data.default_config('tfds', name='stl10', train_split='unlabelled', downsample=2,
+                                 num_validation=0)
+    train = data.load_split(config, 'train')
+    import tensorflow_datasets as t
+    raw = t.builder('stl10', file_format='array_record').as_data_source('unlabelled')
+    expected = raw[0]['image'].reshape(48, 2, 48, 2, 3).mean(axis=(1, 3))
+  assert train.shape == (12, 48, 48, 3) and train.dtype == np.uint8
+  np.testing.assert_allclose(train[0], expected, atol=0.5)

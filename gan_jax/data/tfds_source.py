@@ -10,7 +10,9 @@ from gan_jax import errors
 from gan_jax.data import splits
 
 DEFAULTS = dict(name='mnist', data_dir='', manual_dir='', download=False, num_validation=10000,
-                image_key='image', label_key='label')
+                image_key='image', label_key='label',
+                train_split='train',  # The tfds split behind 'train'/'validation' (STL-10: unlabelled).
+                downsample=1)  # Integer factor of mean-pooling per side (STL-10: 96 -> 48 is 2).
 
 
 def _builder(data_config):
@@ -43,11 +45,24 @@ def _prepare(builder, data_config) -> None:
         f'{str(e).splitlines()[0] if str(e) else ""}); {how}') from e
 
 
-def _read(source, key: str) -> np.ndarray:
-  """Reads every record of a random-access source; all our tfds sets fit in memory as uint8."""
+def downsample(image: np.ndarray, factor: int) -> np.ndarray:
+  """Mean of each factor x factor block of an [H, W, C] image, rounded back to its dtype."""
+  if factor == 1:
+    return image
+  h, w, c = image.shape
+  if h % factor or w % factor:
+    raise errors.ConfigError(f'config.data.downsample={factor} does not divide the {h}x{w} images')
+  pooled = image.reshape(h // factor, factor, w // factor, factor, c).mean(axis=(1, 3))
+  return np.round(pooled).astype(image.dtype) if image.dtype == np.uint8 else pooled
+
+
+def _read(source, key: str, factor: int = 1) -> np.ndarray:
+  """Reads every record of a random-access source, images downsampled one at a time so that
+  only the smaller copy of the split is ever held in memory."""
   if len(source) == 0:
     raise errors.DatasetUnavailableError('the tfds split is empty')
-  return np.stack([source[i][key] for i in range(len(source))])
+  return np.stack([downsample(source[i][key], factor) if factor > 1 else source[i][key]
+                   for i in range(len(source))])
 
 
 def _data_source(builder, data_config, split: str):
@@ -65,11 +80,12 @@ def _data_source(builder, data_config, split: str):
     ) from e
 
 
-def _paper_split(data_config, split: str, key: str) -> np.ndarray:
+def _paper_split(data_config, split: str, key: str, factor: int = 1) -> np.ndarray:
   splits.check_split(split)
   builder = _builder(data_config)
-  source = _data_source(builder, data_config, 'test' if split == 'test' else 'train')
-  rows = _read(source, key)
+  source = _data_source(builder, data_config,
+                        'test' if split == 'test' else data_config.train_split)
+  rows = _read(source, key, factor)
   if split == 'test':
     return rows
   return splits.hold_out_validation(rows, split, data_config.num_validation)
@@ -77,7 +93,7 @@ def _paper_split(data_config, split: str, key: str) -> np.ndarray:
 
 def load(data_config, split: str) -> np.ndarray:
   """Images [N, H, W, C] uint8 of the paper split: validation = last rows of tfds 'train'."""
-  return _paper_split(data_config, split, data_config.image_key)
+  return _paper_split(data_config, split, data_config.image_key, data_config.downsample)
 
 
 def load_labels(data_config, split: str) -> np.ndarray:

@@ -1,0 +1,22 @@
+"""STL-10, the GAN baseline of Warde-Farley & Bengio (2017), Table 2 (7.84 ± .07).
+
+The 100,000 unlabelled images (tfds stl10 'unlabelled'), downsampled 96 -> 48 by 2x2 means;
+the DCGAN of cifar10_dcgan.py at 48x48 (z projected to 6x6).
+"""
+from experiments import cifar10_dcgan
+from experiments import common
+from gan_jax import data
+
+
+def dcgan_48_config():
+  config = cifar10_dcgan.dcgan_config()
+  config.data = data.default_config('tfds', name='stl10', train_split='unlabelled',
+                                    downsample=2, num_validation=0)
+  return config
+
+
+def get_config(arg=None):
+  config = dcgan_48_config()
+  if common.is_runlocal(arg):
+    common.shrink_for_runlocal(config)
+  return config
