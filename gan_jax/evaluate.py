@@ -100,13 +100,14 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
   available = run.checkpointer.all_steps()
   if not available:
     raise errors.CheckpointError(f'no checkpoint in {workdir}/checkpoints; train first')
-  sets = protocols.load_sets(config)
+  sets = protocols.load_sets(config, run.dataset.examples)
   eval_config = json.loads(json.dumps(config.eval.to_dict()))  # As read back from JSON.
   done = {r['step'] for r in _evaluated(workdir, eval_config)}
   z = run.noise(config.eval.num_samples)
   classifier = None
   if config.eval.classifier_scores:
-    params, num_classes, accuracy = evaluation_classifier.get_classifier(config.data, config.eval)
+    params, num_classes, accuracy = evaluation_classifier.get_classifier(
+        config.data, config.eval, run.dataset.examples)
     test_images = data.to_float(data.load_split(config.data, 'test'))
     classifier = lambda images: {
         **evaluation_classifier.classifier_scores(params, num_classes, images, test_images,

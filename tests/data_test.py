@@ -11,7 +11,6 @@ import tensorflow_datasets as tfds
 from gan_jax import data
 from gan_jax import errors
 from gan_jax.data import idx
-from gan_jax.data import tfd
 from gan_jax.data import toy
 
 from conftest import write_idx, write_tfd_mat, ROOT
@@ -213,8 +212,7 @@ def test_stl10_trains_on_the_unlabelled_split_at_48():
     config = data.default_config('tfds', name='stl10', train_split='unlabelled', downsample=2,
                                  num_validation=0)
     train = data.load_split(config, 'train')
-    import tensorflow_datasets as t
-    raw = t.builder('stl10', file_format='array_record').as_data_source('unlabelled')
+    raw = tfds.builder('stl10', file_format='array_record').as_data_source('unlabelled')
     expected = raw[0]['image'].reshape(48, 2, 48, 2, 3).mean(axis=(1, 3))
   assert train.shape == (12, 48, 48, 3) and train.dtype == np.uint8
   np.testing.assert_allclose(train[0], expected, atol=0.5)

@@ -3,7 +3,6 @@ import glob
 import json
 import os
 
-import jax
 import numpy as np
 import pytest
 from PIL import Image

@@ -3,8 +3,6 @@
 With G fixed, D trained alone by our d_update approaches D*(x) = p_data / (p_data + p_g), and
 V(G, D) approaches C(G) = -log 4 + 2 JSD(p_data || p_g).
 """
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np

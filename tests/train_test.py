@@ -1,7 +1,6 @@
 """The training loop: resume bit-identity, checkpoint fallback, NaN stop, workdir protection."""
 import json
 import os
-import shutil
 
 import jax
 import jax.numpy as jnp

@@ -6,7 +6,7 @@ classifier-space FID. It is trained once per dataset and cached as an .npz of we
 allow_pickle=False) in config.eval.classifier_dir.
 """
 import os
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 from absl import logging
 import flax
@@ -101,13 +101,18 @@ def _cache_path(data_config, eval_config, shape) -> str:
   return os.path.join(directory, f'{data_config.source}_{name}_{tag}_{eval_config.classifier_steps}.npz')
 
 
-def get_classifier(data_config, eval_config):
-  """(params, num_classes, test accuracy), trained on the labelled training split if not cached."""
-  train_images = data.to_float(data.load_split(data_config, 'train'))
-  path = _cache_path(data_config, eval_config, train_images.shape[1:])
+def get_classifier(data_config, eval_config, train_examples: Optional[np.ndarray] = None):
+  """(params, num_classes, test accuracy), trained on the labelled training split if not cached.
+
+  `train_examples`: the training split when the caller already holds it (not read again).
+  """
+  if train_examples is None:
+    train_examples = data.load_split(data_config, 'train')
+  path = _cache_path(data_config, eval_config, train_examples.shape[1:])
   if os.path.exists(path):
     params, meta = load(path)
     return params, int(meta['num_classes']), meta['test_accuracy']
+  train_images = data.to_float(train_examples)
   train_labels = data.load_labels(data_config, 'train')
   num_classes = int(train_labels.max()) + 1
   logging.info('Training the %d-class evaluation classifier on %d images (cached at %s).',

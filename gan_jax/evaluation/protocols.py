@@ -9,7 +9,7 @@ set is scored; the report is the mean over folds ± the standard error across fo
 """
 import copy
 import dataclasses
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -34,31 +34,36 @@ def _real(data_config, split: str, num: int) -> np.ndarray:
   return data.to_float(examples[:num] if num else examples)
 
 
-def _held_out_training_rows(data_config, num: int, seed: int) -> np.ndarray:
-  train = data.load_split(data_config, 'train')
+def _held_out_training_rows(train: np.ndarray, num: int, seed: int) -> np.ndarray:
   rows = np.random.default_rng(seed).permutation(len(train))[:num]
   return data.to_float(train[np.sort(rows)])
 
 
-def load_sets(config) -> List[ParzenSets]:
-  """The protocol's validation/test/reference sets, as float arrays of the data's shape."""
+def load_sets(config, train_examples: Optional[np.ndarray] = None) -> List[ParzenSets]:
+  """The protocol's validation/test/reference sets, as float arrays of the data's shape.
+
+  `train_examples`, when the caller already holds config.data's training split, saves reading it
+  again for the holdout protocol's reference rows (each TFD fold has its own training split).
+  """
   ev = config.eval
   if ev.protocol == 'holdout':
-    configs = [('', config.data)]
+    configs = [('', config.data, train_examples)]
   elif ev.protocol == 'tfd_folds':
     configs = []
     for fold in ev.folds:
       fold_config = copy.deepcopy(config.data)
       fold_config.fold = fold
-      configs.append((f'fold_{fold}', fold_config))
+      configs.append((f'fold_{fold}', fold_config, None))
   else:
     raise errors.ConfigError(f'config.eval.protocol={ev.protocol!r} is unknown; use one of '
                              f'{list(PROTOCOLS)}')
   return [ParzenSets(name=name,
                      validation=_real(data_config, 'validation', ev.num_validation),
                      test=_real(data_config, 'test', ev.num_test),
-                     reference=_held_out_training_rows(data_config, ev.num_reference, ev.seed))
-          for name, data_config in configs]
+                     reference=_held_out_training_rows(
+                         data.load_split(data_config, 'train') if train is None else train,
+                         ev.num_reference, ev.seed))
+          for name, data_config, train in configs]
 
 
 def aggregate(per_set: Sequence[Dict]) -> Dict:
