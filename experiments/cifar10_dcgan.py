@@ -27,6 +27,11 @@ def dcgan_config():
   config.checkpoint_every_steps = 5000
   config.sample_every_steps = 5000
   config.num_samples = 64
+  # Scored by Inception score (the paper's Table 1) and FID, not Parzen windows; give the weights
+  # with --config.eval.inception_weights=NPZ (gan_jax/evaluation/convert_inception_weights.py).
+  config.eval.parzen = False
+  config.eval.inception_scores = True
+  config.eval.classifier_scores = config.data.name == 'cifar10'  # Offline, labelled CIFAR-10.
   return config
 
 

@@ -6,6 +6,7 @@ width): 10 fully connected layers of width n_h as for ImageNet, corruption σ = 
 """
 from experiments import cifar10_dcgan
 from experiments import common
+from launch import grid
 
 
 def get_config(arg=None):
@@ -16,3 +17,9 @@ def get_config(arg=None):
   if common.is_runlocal(arg):
     common.shrink_for_runlocal(config)
   return config
+
+
+def sweep():
+  """λ_denoise·n_h around the paper's 0.03, and λ_adv = 0 (denoising alone), three seeds each."""
+  return grid.chain(grid.product({'dfm.denoise_weight': (0.01, 0.03, 0.1)}, seed=range(3)),
+                    grid.product({'dfm.lambda_adv': (0.0,)}, seed=range(3)))

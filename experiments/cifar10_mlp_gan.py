@@ -7,6 +7,7 @@ sigmoid whose bias starts at the pixel means.
 """
 from experiments import common
 from gan_jax import data
+from launch import grid
 
 
 def get_config(arg=None):
@@ -21,3 +22,8 @@ def get_config(arg=None):
   if common.is_runlocal(arg):
     common.shrink_for_runlocal(config)
   return config
+
+
+def sweep():
+  """The released rate 0.025, doubled and halved, three seeds each."""
+  return grid.product({'optimizer.learning_rate': (0.025, 0.05, 0.0125)}, seed=range(3))

@@ -69,6 +69,7 @@ def base_config() -> ml_collections.ConfigDict:
 
   # Parzen-window evaluation (--mode=eval): the MNIST protocol of the released code.
   config.eval = ml_collections.ConfigDict(dict(
+      parzen=True,  # The 2014 metric; off for the DCGAN experiments, scored by IS/FID instead.
       protocol='holdout',  # or 'tfd_folds'.
       num_samples=10_000,  # Generator samples used as Parzen centres.
       sigmas=tuple(float(s) for s in np.logspace(-1, 0, 10)),  # The released grid.
@@ -83,7 +84,13 @@ def base_config() -> ml_collections.ConfigDict:
       classifier_scores=False,
       classifier_dir='',
       classifier_steps=2000,
-      num_splits=10,
+      num_splits=10,  # Inception score: mean ± std over this many equal splits of the samples.
+      # Inception score and FID with the standard FID InceptionV3 (Warde-Farley & Bengio, 2017:
+      # 10 splits of 5,000 samples). The weights are an .npz made by
+      # `python -m gan_jax.evaluation.convert_inception_weights`; FID is against the test split.
+      inception_scores=False,
+      inception_weights='',
+      inception_samples=50_000,
   ))
   return config
 
@@ -116,4 +123,5 @@ def shrink_for_runlocal(config: ml_collections.ConfigDict) -> ml_collections.Con
   config.eval.num_reference = 64
   config.eval.classifier_steps = 20
   config.eval.num_splits = 2
+  config.eval.inception_samples = 8
   return config

@@ -8,6 +8,7 @@ digits in samples/ are recognisable.
 from experiments import common
 from experiments import mnist_gan
 from gan_jax import data
+from launch import grid
 
 
 def get_config(arg=None):
@@ -22,3 +23,8 @@ def get_config(arg=None):
   if common.is_runlocal(arg):
     common.shrink_for_runlocal(config)
   return config
+
+
+def sweep():
+  """The released rate 0.1, halved and quartered, five seeds each."""
+  return grid.product({'optimizer.learning_rate': (0.1, 0.05, 0.025)}, seed=range(5))

@@ -3,6 +3,7 @@ MNIST-format IDX files (Debian package dataset-fashion-mnist by default)."""
 from experiments import common
 from experiments import mnist_gan
 from gan_jax import data
+from launch import grid
 
 
 def get_config(arg=None):
@@ -12,3 +13,11 @@ def get_config(arg=None):
   if common.is_runlocal(arg):
     common.shrink_for_runlocal(config)
   return config
+
+
+def sweep():
+  """Capacity: G and D widened together (half, the released, double width), three seeds each."""
+  return grid.product(
+      grid.zip_({'generator.hidden_dims': ((600, 600), (1200, 1200), (2400, 2400)),
+                 'discriminator.hidden_units': ((120, 120), (240, 240), (480, 480))}),
+      seed=range(3))

@@ -9,6 +9,7 @@ SGD: lr 0.1 divided by 1.000004 every step (floor 1e-6), momentum 0.5 -> 0.7 ove
 Data: tfds mnist, train rows 0-50k, validation 50k-60k.
 """
 from experiments import common
+from launch import grid
 
 
 def get_config(arg=None):
@@ -19,3 +20,11 @@ def get_config(arg=None):
   if common.is_runlocal(arg):
     common.shrink_for_runlocal(config)
   return config
+
+
+def sweep():
+  """The released rule (simultaneous updates) against Algorithm 1's alternating one, then the
+  minimax G loss of eq. 1 taken literally; three seeds each."""
+  return grid.chain(
+      grid.product(update_rule=('simultaneous', 'alternating'), seed=range(3)),
+      grid.product(generator_loss=('minimax',), seed=range(3)))

@@ -4,6 +4,7 @@ stl10_gan.py plus the denoiser on Φ (n_h = 6·6·128 = 4608 at half width): 10 
 """
 from experiments import common
 from experiments import stl10_gan
+from launch import grid
 
 
 def get_config(arg=None):
@@ -13,3 +14,8 @@ def get_config(arg=None):
   if common.is_runlocal(arg):
     common.shrink_for_runlocal(config)
   return config
+
+
+def sweep():
+  """Three seeds: the paper reports one run per model."""
+  return grid.product(seed=range(3))

@@ -8,6 +8,7 @@ your TFD_48x48.mat with --config.data.path.
 """
 from experiments import common
 from gan_jax import data
+from launch import grid
 
 
 def get_config(arg=None):
@@ -25,3 +26,8 @@ def get_config(arg=None):
   if common.is_runlocal(arg):
     common.shrink_for_runlocal(config)
   return config
+
+
+def sweep():
+  """The released max-norm constraint on D's columns, and without it; three seeds each."""
+  return grid.product(discriminator_max_col_norm=(1.9365, 0.0), seed=range(3))

@@ -6,6 +6,7 @@ and the optimal D* = p_data / (p_data + p_g) (figures/fig1_toy_1d.png).
 from experiments import common
 from experiments import toy_ring_gan
 from gan_jax import data
+from launch import grid
 
 
 def get_config(arg=None):
@@ -30,3 +31,8 @@ def get_config(arg=None):
     config.data.num_examples = 512
     config.data.num_eval_examples = 64
   return config
+
+
+def sweep():
+  """k = 1 discriminator step (the paper's experiments) against k = 5 (Fig. 1's D near D*)."""
+  return grid.product(discriminator_steps=(1, 5), seed=range(5))

@@ -3,6 +3,7 @@ the last maxout layer of D (n_h = 128): 3 hidden layers of width n_h, σ = 1, λ
 """
 from experiments import common
 from experiments import toy_ring_gan
+from launch import grid
 
 
 def get_config(arg=None):
@@ -10,3 +11,9 @@ def get_config(arg=None):
   config.dfm.enabled = True
   config.dfm.denoiser.num_layers = 1 if common.is_runlocal(arg) else 3
   return config
+
+
+def sweep():
+  """λ_denoise·n_h of 0 (the denoiser trained but unused: the GAN on the same networks), the
+  paper's 0.03 and 10x that; five seeds each."""
+  return grid.product({'dfm.denoise_weight': (0.0, 0.03, 0.3)}, seed=range(5))

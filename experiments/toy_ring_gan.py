@@ -6,6 +6,7 @@ released code's rule, and the one DFM needs), so toy_ring_dfm.py differs by the 
 """
 from experiments import common
 from gan_jax import data
+from launch import grid
 
 
 def get_config(arg=None):
@@ -34,3 +35,8 @@ def get_config(arg=None):
     config.data.num_examples = 512
     config.data.num_eval_examples = 64
   return config
+
+
+def sweep():
+  """Five seeds: how many of the 8 modes a GAN covers varies from run to run."""
+  return grid.product(seed=range(5))

@@ -49,6 +49,10 @@ def validate(config) -> None:
   _validate_optimizer(config.optimizer, 'config.optimizer')
   _validate_optimizer(config.dfm.optimizer, 'config.dfm.optimizer')
   _validate_eval(config.eval)
+  if config.eval.parzen and config.eval.protocol == 'holdout':
+    _require(config.data.get('num_validation', 1) != 0,
+             'config.eval.parzen needs validation rows to choose σ, but config.data.num_validation=0;'
+             ' hold some out or set config.eval.parzen=False (Inception/classifier scores need none)')
 
 
 def _validate_eval(ev) -> None:
@@ -62,6 +66,12 @@ def _validate_eval(ev) -> None:
   for key in ('num_validation', 'num_test', 'num_reference'):
     _require(isinstance(ev[key], int) and ev[key] >= 0,
              f'config.eval.{key}={ev[key]!r} must be an integer >= 0 (0: the whole split)')
+  for key in ('num_splits', 'inception_samples'):
+    _require(isinstance(ev[key], int) and ev[key] > 0,
+             f'config.eval.{key}={ev[key]!r} must be a positive integer')
+  _require(ev.inception_samples >= ev.num_splits,
+           f'config.eval.inception_samples={ev.inception_samples} must be at least '
+           f'config.eval.num_splits={ev.num_splits} (one sample per split)')
   if ev.protocol == 'tfd_folds':
     _require(len(ev.folds) > 1 and all(0 <= f < 5 for f in ev.folds),
              f'config.eval.folds={tuple(ev.folds)} must name at least two TFD folds in 0..4')

@@ -1,10 +1,12 @@
-"""--mode=eval: Parzen evaluation of a run's checkpoints, model selection, and the 2014 figures.
+"""--mode=eval: a run's checkpoints scored, the model selected, and the papers' figures drawn.
 
-For each checkpoint evaluated, eval/step_NNNNNN.json holds the protocol's result for
-`config.eval.num_samples` generator samples. eval/summary.json selects, among every checkpoint
-evaluated so far, the one with the best validation log-likelihood and reports its test
-log-likelihood beside the reference: the same protocol with held-out real training examples as
-the Parzen centres. figures/ gets Fig. 2 (samples and their nearest training examples), Fig. 3
+For each checkpoint evaluated, eval/step_NNNNNN.json holds what config.eval asks for: the Parzen
+protocol on `config.eval.num_samples` generator samples (eval.parzen), Inception score and FID
+with the FID InceptionV3 (eval.inception_scores), the same in a small classifier's space
+(eval.classifier_scores), mode coverage for toy mixtures. eval/summary.json selects, among every
+checkpoint evaluated so far, the one with the best validation log-likelihood (the newest one when
+there is no Parzen validation set, as for the DCGAN experiments) and reports its scores beside
+the reference: the same metrics with held-out real training examples in place of the samples. figures/ gets Fig. 2 (samples and their nearest training examples), Fig. 3
 (interpolations in z) and, for 1-D toy data, Fig. 1.
 """
 import glob
@@ -27,6 +29,7 @@ from gan_jax import workdir as workdir_lib
 from gan_jax.data import toy
 from gan_jax.evaluation import classifier as evaluation_classifier
 from gan_jax.evaluation import figures
+from gan_jax.evaluation import inception
 from gan_jax.evaluation import parzen
 from gan_jax.evaluation import protocols
 from gan_jax.evaluation import scores
@@ -95,75 +98,160 @@ class _Run:
                               noise.prior)
 
 
+def inception_variables(eval_config):
+  """The FID InceptionV3's weights, or a one-line error naming the key and the converter."""
+  if not eval_config.inception_weights:
+    raise errors.ConfigError(
+        f'{inception.WEIGHTS_CONFIG_KEY} is not set: Inception score and FID need the FID '
+        f'InceptionV3 weights as an .npz; convert pytorch-fid\'s {inception.WEIGHTS_FILE} with '
+        '`python -m gan_jax.evaluation.convert_inception_weights --input=PTH --output=NPZ` and '
+        f'pass --{inception.WEIGHTS_CONFIG_KEY}=NPZ (or set config.eval.inception_scores=False)')
+  return inception.load_variables(eval_config.inception_weights)
+
+
+class _Scorers:
+  """The metrics config.eval asks for, each a function of generator samples (or real rows)."""
+
+  def __init__(self, config, run: '_Run'):
+    ev = config.eval
+    self.config, self.run = config, run
+    # Every input that can be missing is checked before any work.
+    self.inception_variables = inception_variables(ev) if ev.inception_scores else None
+    self.sets = protocols.load_sets(config, run.dataset.examples) if ev.parzen else None
+    self.classifier = None
+    if ev.classifier_scores:
+      params, num_classes, accuracy = evaluation_classifier.get_classifier(
+          config.data, ev, run.dataset.examples)
+      test_images = data.to_float(data.load_split(config.data, 'test'))
+      self.classifier = lambda images: {
+          **evaluation_classifier.classifier_scores(params, num_classes, images, test_images,
+                                                    ev.num_splits),
+          'classifier_test_accuracy': accuracy}
+    self._inception_test = None
+
+  def _inception(self, images: np.ndarray) -> Dict:
+    """IS of `images` (config.eval.num_splits splits) and FID against the test split."""
+    ev = self.config.eval
+    if self._inception_test is None:  # The test split's statistics, once per evaluation.
+      test = data.load_split(self.config.data, 'test')
+      test = test[:ev.num_test] if ev.num_test else test
+      _, features = inception.outputs(self.inception_variables, data.to_float(np.asarray(test)))
+      self._inception_test = scores.gaussian_statistics(features)
+    probs, features = inception.outputs(self.inception_variables, images)
+    is_mean, is_std = scores.inception_score(probs, ev.num_splits)
+    fid = scores.frechet_distance(*scores.gaussian_statistics(features), *self._inception_test)
+    return {'is_mean': is_mean, 'is_std': is_std, 'fid': fid, 'num_samples': len(images)}
+
+  def generator(self, g_state) -> Dict:
+    """Every metric asked for, of the generator `g_state`."""
+    config, result = self.config, {}
+    samples = generate(g_state, self.run.noise(config.eval.num_samples))
+    if self.sets is not None:
+      result.update(protocols.evaluate(lambda _: samples, self.sets, config.eval))
+    if config.data.source == 'toy' and config.data.name in ('ring', 'grid'):
+      result['mode_coverage'] = scores.mode_coverage(samples, toy.centres(config.data),
+                                                     config.data.std)
+    if self.classifier:
+      result['classifier'] = self.classifier(samples)
+    if self.inception_variables is not None:
+      # Its own z: the standard protocol's 50,000 samples, more than the Parzen window's.
+      result['inception'] = self._inception(
+          generate(g_state, self.run.noise(config.eval.inception_samples, seed_offset=4)))
+    return result
+
+  def reference(self) -> Dict:
+    """The same metrics of real data: held-out training rows in place of G's samples."""
+    ev, result = self.config.eval, {}
+    if self.sets is not None:
+      result.update(protocols.evaluate(lambda s: s.reference, self.sets, ev))
+    training = self.run.dataset.examples
+    if self.classifier or self.inception_variables is not None:
+      num = max(ev.num_reference, ev.inception_samples if self.inception_variables is not None
+                else 0)
+      rows = np.sort(np.random.default_rng(ev.seed).permutation(len(training))[:num])
+      real = data.to_float(np.asarray(training[rows]))
+      if self.classifier:
+        result['classifier'] = self.classifier(real[:ev.num_reference])
+      if self.inception_variables is not None:
+        result['inception'] = self._inception(real[:ev.inception_samples])
+    result['num_training_rows'] = int(min(len(training), ev.num_reference))
+    return result
+
+
+def _log_result(step: int, result: Dict) -> None:
+  parts = []
+  if 'test_ll' in result:
+    parts.append(f'validation LL {result["validation_ll"]:.2f}, test LL {result["test_ll"]:.2f} '
+                 f'± {result["test_stderr"]:.2f}')
+  for name in ('inception', 'classifier'):
+    if name in result:
+      parts.append(f'{name} IS {result[name]["is_mean"]:.2f} ± {result[name]["is_std"]:.2f}, '
+                   f'FID {result[name]["fid"]:.2f}')
+  if 'mode_coverage' in result:
+    coverage = result['mode_coverage']
+    parts.append(f'{coverage["modes_covered"]}/{coverage["num_modes"]} modes, '
+                 f'{100 * coverage["high_quality_fraction"]:.1f}% high quality')
+  logging.info('step %s: %s', step, '; '.join(parts))
+
+
 def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
   run = _Run(config, workdir)
   available = run.checkpointer.all_steps()
   if not available:
     raise errors.CheckpointError(f'no checkpoint in {workdir}/checkpoints; train first')
-  sets = protocols.load_sets(config, run.dataset.examples)
+  scorers = _Scorers(config, run)
   eval_config = json.loads(json.dumps(config.eval.to_dict()))  # As read back from JSON.
   done = {r['step'] for r in _evaluated(workdir, eval_config)}
-  z = run.noise(config.eval.num_samples)
-  classifier = None
-  if config.eval.classifier_scores:
-    params, num_classes, accuracy = evaluation_classifier.get_classifier(
-        config.data, config.eval, run.dataset.examples)
-    test_images = data.to_float(data.load_split(config.data, 'test'))
-    classifier = lambda images: {
-        **evaluation_classifier.classifier_scores(params, num_classes, images, test_images,
-                                                  config.eval.num_splits),
-        'classifier_test_accuracy': accuracy}
   for step in available if all_checkpoints else available[-1:]:
     if step in done:
       continue
-    samples = generate(run.state(step).generator, z)
-    result = protocols.evaluate(lambda _: samples, sets, config.eval)
-    if config.data.source == 'toy' and config.data.name in ('ring', 'grid'):
-      result['mode_coverage'] = scores.mode_coverage(samples, toy.centres(config.data),
-                                                     config.data.std)
-    if classifier:
-      result['classifier'] = classifier(samples)
+    result = scorers.generator(run.state(step).generator)
     _write_json(os.path.join(workdir, 'eval', f'step_{step:06d}.json'),
                 {'step': step, 'protocol': config.eval.protocol, 'eval_config': eval_config,
                  **result})
-    logging.info('step %d: validation LL %.2f, test LL %.2f ± %.2f', step,
-                 result['validation_ll'], result['test_ll'], result['test_stderr'])
+    _log_result(step, result)
 
   reference_path = os.path.join(workdir, 'eval', 'reference.json')
   if not (os.path.exists(reference_path)
           and _read_json(reference_path).get('eval_config') == eval_config):
-    reference = protocols.evaluate(lambda s: s.reference, sets, config.eval)
-    if classifier:  # Held-out real training rows scored like G's samples.
-      reference['classifier'] = classifier(sets[0].reference)
-    _write_json(reference_path, {'eval_config': eval_config, **reference})
+    _write_json(reference_path, {'eval_config': eval_config, **scorers.reference()})
   reference = _read_json(reference_path)
+  _log_result('reference (real training rows)', reference)
 
   records = _evaluated(workdir, eval_config)
-  best = max(records, key=lambda r: r['validation_ll'])
-  summary = {
-      'selection': 'checkpoint with the highest validation Parzen log-likelihood',
-      'selected_step': best['step'], 'validation_ll': best['validation_ll'],
-      'test_ll': best['test_ll'], 'test_stderr': best['test_stderr'],
-      'sigma': [s['sigma'] for s in best['sets']], 'protocol': config.eval.protocol,
-      'num_samples': config.eval.num_samples,
-      'evaluated_steps': sorted(r['step'] for r in records),
-      'reference': {'what': f'{len(sets[0].reference)} held-out real training examples as the '
-                            'Parzen centres',
-                    'test_ll': reference['test_ll'], 'test_stderr': reference['test_stderr'],
-                    'sigma': [s['sigma'] for s in reference['sets']]},
-  }
-  if 'classifier' in best:
-    summary['classifier'] = best['classifier']
-    summary['reference']['classifier'] = reference.get('classifier')
+  summary = {'num_samples': config.eval.num_samples,
+             'evaluated_steps': sorted(r['step'] for r in records),
+             'reference': {'what': f'{reference["num_training_rows"]} held-out real training '
+                                   'examples in place of the samples'}}
+  if config.eval.parzen:
+    best = max(records, key=lambda r: r['validation_ll'])
+    summary.update({
+        'selection': 'checkpoint with the highest validation Parzen log-likelihood',
+        'validation_ll': best['validation_ll'], 'test_ll': best['test_ll'],
+        'test_stderr': best['test_stderr'], 'sigma': [s['sigma'] for s in best['sets']],
+        'protocol': config.eval.protocol})
+    summary['reference'].update({'test_ll': reference['test_ll'],
+                                 'test_stderr': reference['test_stderr'],
+                                 'sigma': [s['sigma'] for s in reference['sets']]})
+  else:  # No validation metric to select on: the newest checkpoint evaluated, as in the paper.
+    best = max(records, key=lambda r: r['step'])
+    summary['selection'] = 'the last checkpoint evaluated (no Parzen validation set)'
+  summary['selected_step'] = best['step']
+  for name in ('inception', 'classifier', 'mode_coverage'):
+    if name in best:
+      summary[name] = best[name]
+      summary['reference'][name] = reference.get(name)
   _write_json(os.path.join(workdir, 'eval', 'summary.json'), summary)
-  logging.info('Parzen test LL (step %d, chosen on validation): %.2f ± %.2f | real training '
-               'examples as centres: %.2f ± %.2f', best['step'], best['test_ll'],
-               best['test_stderr'], reference['test_ll'], reference['test_stderr'])
+  logging.info('Selected step %d (%s).', best['step'], summary['selection'])
   # Figures from the selected model, or the best one whose checkpoint is still kept.
   kept = [r for r in records if r['step'] in available]
-  write_figures(run, max(kept, key=lambda r: r['validation_ll'])['step'] if kept else available[-1],
-                available)
+  chosen = (max(kept, key=lambda r: r['validation_ll'] if config.eval.parzen else r['step'])['step']
+            if kept else available[-1])
+  write_figures(run, chosen, available)
   return summary
+
+
+_MAX_NEIGHBOUR_ROWS = 100_000  # Fig. 2's nearest neighbours are searched among at most this many.
 
 
 def write_figures(run: _Run, step: int, available: List[int]) -> None:
@@ -174,7 +262,10 @@ def write_figures(run: _Run, step: int, available: List[int]) -> None:
     g = run.state(step).generator
     rows, columns = 6, 5
     samples = generate(g, run.noise(rows * columns, seed_offset=1))
-    training = data.to_float(examples)
+    if len(examples) > _MAX_NEIGHBOUR_ROWS:  # ImageNet: a fixed random subset of the split.
+      examples = examples[np.sort(np.random.default_rng(0).permutation(len(examples))[
+          :_MAX_NEIGHBOUR_ROWS])]
+    training = data.to_float(np.asarray(examples))
     nearest = parzen.nearest_neighbours(samples[columns - 1::columns], training)[:, 0]
     scale = max(1, 480 // ((columns + 1) * (examples.shape[2] + 1)))
     figures.write_png(os.path.join(out, f'fig2_samples_nearest_step_{step:06d}.png'),

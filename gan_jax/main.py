@@ -18,6 +18,7 @@ from ml_collections import config_flags
 
 from gan_jax import errors
 from gan_jax import evaluate
+from gan_jax import parallel
 from gan_jax import train
 
 FLAGS = flags.FLAGS
@@ -28,6 +29,10 @@ flags.DEFINE_enum('mode', 'train', ['train', 'eval'],
                   'train: train (resuming if possible); eval: Parzen evaluation and figures.')
 flags.DEFINE_bool('all_checkpoints', False, 'With --mode=eval: evaluate every checkpoint kept, '
                   'not only the latest.')
+flags.DEFINE_string('coordinator_address', '', 'Multi-process runs: HOST:PORT of process 0 '
+                    '(TPU pods and SLURM clusters are detected without it).')
+flags.DEFINE_integer('num_processes', 0, 'Multi-process runs: how many processes.')
+flags.DEFINE_integer('process_id', -1, 'Multi-process runs: this process, in [0, num_processes).')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
@@ -67,9 +72,10 @@ def main(argv):
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   logging.get_absl_handler().addFilter(_QuietLibraries())
   try:
+    parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
     if FLAGS.mode == 'train':
       train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
-    else:
+    elif parallel.is_primary():  # Evaluation runs on one process.
       evaluate.evaluate(FLAGS.config, FLAGS.workdir, all_checkpoints=FLAGS.all_checkpoints)
   except errors.GanJaxError as e:
     print(f'gan_jax: error: {e}', file=sys.stderr)

@@ -3,9 +3,15 @@
 `train_step(state, batches, rng) -> (state, metrics)` takes `batches` of shape [k, batch, ...]:
 one minibatch per discriminator update. Nothing here reads the config at trace time: what a step
 needs is bound once as a frozen `StepSpec`.
+
+Under pmap (gan_jax/parallel.py; `StepSpec.axis_name` set) each device holds a shard of the batch:
+gradients, batch statistics and metrics are averaged over devices with `lax.pmean`, and the noise
+z and the denoiser's corruption are drawn for the whole batch and sliced, so that any number of
+devices trains exactly as one device does. Dropout masks are drawn per device (the device index
+folded into the key).
 """
 import dataclasses
-from typing import Tuple
+from typing import Callable, Optional, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -33,10 +39,14 @@ class StepSpec:
   lambda_adv: float = 1.0
   denoise_weight: float = 0.03
   denoiser_noise_std: float = 1.0  # σ of the corruption C(h) = h + N(0, σ²).
+  # Data parallelism: the pmap axis and its size (all devices of all processes); None: one device.
+  axis_name: Optional[str] = None
+  num_shards: int = 1
 
   @classmethod
-  def from_config(cls, config) -> 'StepSpec':
-    return cls(discriminator_steps=config.discriminator_steps,
+  def from_config(cls, config, axis_name: Optional[str] = None, num_shards: int = 1) -> 'StepSpec':
+    return cls(axis_name=axis_name, num_shards=num_shards,
+               discriminator_steps=config.discriminator_steps,
                generator_loss=config.generator_loss, update_rule=config.update_rule,
                noise_prior=config.noise.prior, noise_dim=config.noise.dim,
                discriminator_loss_scale=config.discriminator_loss_scale,
@@ -54,8 +64,35 @@ def _mean_sigmoid(logits):
   return jnp.mean(jax.nn.sigmoid(logits))
 
 
+def _global_rows(draw: Callable[[int], jax.Array], num: int, spec: StepSpec) -> jax.Array:
+  """`draw(n)` for the whole batch, then this device's `num` rows of it: the same numbers
+  whatever the number of devices."""
+  if spec.axis_name is None:
+    return draw(num)
+  rows = draw(num * spec.num_shards)
+  return jax.lax.dynamic_slice_in_dim(rows, jax.lax.axis_index(spec.axis_name) * num, num)
+
+
 def _noise(rng, num, spec: StepSpec):
-  return prior.sample_noise(rng, num, spec.noise_dim, spec.noise_prior)
+  return _global_rows(lambda n: prior.sample_noise(rng, n, spec.noise_dim, spec.noise_prior),
+                      num, spec)
+
+
+def _device_key(rng, spec: StepSpec):
+  """A key of this device's own (dropout masks): the device index folded in."""
+  return rng if spec.axis_name is None else jax.random.fold_in(
+      rng, jax.lax.axis_index(spec.axis_name))
+
+
+def _device_mean(tree, spec: StepSpec):
+  """The mean over devices (gradients, batch statistics, metrics); identity on one device."""
+  return tree if spec.axis_name is None else jax.lax.pmean(tree, spec.axis_name)
+
+
+def _apply(model: ModelState, grads, batch_stats, spec: StepSpec) -> ModelState:
+  """One optimizer step with the gradient and batch statistics of the whole batch."""
+  grads, batch_stats = _device_mean((grads, batch_stats), spec)
+  return model.apply_gradients(grads=grads, batch_stats=batch_stats)
 
 
 def d_update(d: ModelState, g: ModelState, x: jax.Array, rng: jax.Array,
@@ -67,6 +104,7 @@ def d_update(d: ModelState, g: ModelState, x: jax.Array, rng: jax.Array,
   statistics kept are those of the real data.
   """
   z_rng, real_rng, fake_rng = jax.random.split(rng, 3)
+  real_rng, fake_rng = _device_key(real_rng, spec), _device_key(fake_rng, spec)
   fake, _ = g.forward(g.params, _noise(z_rng, x.shape[0], spec), train=True)
   fake = jax.lax.stop_gradient(fake)
 
@@ -79,7 +117,7 @@ def d_update(d: ModelState, g: ModelState, x: jax.Array, rng: jax.Array,
 
   grads, (neg_value, batch_stats, real_logits, fake_logits) = jax.grad(
       loss_fn, has_aux=True)(d.params)
-  d = d.apply_gradients(grads=grads, batch_stats=batch_stats)
+  d = _apply(d, grads, batch_stats, spec)
   return d, {'d_loss': neg_value, 'D_x': _mean_sigmoid(real_logits),
              'D_G_z': _mean_sigmoid(fake_logits)}
 
@@ -91,6 +129,7 @@ def g_update(g: ModelState, d: ModelState, rng: jax.Array, batch_size: int,
   D runs in training mode, dropout included, as in the released code's generator gradient.
   """
   z_rng, d_rng = jax.random.split(rng)
+  d_rng = _device_key(d_rng, spec)
   z = _noise(z_rng, batch_size, spec)
   generator_loss = losses.get_generator_loss(spec.generator_loss)
 
@@ -100,7 +139,7 @@ def g_update(g: ModelState, d: ModelState, rng: jax.Array, batch_size: int,
     return generator_loss(fake_logits), batch_stats
 
   (loss, batch_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(g.params)
-  return g.apply_gradients(grads=grads, batch_stats=batch_stats), {'g_loss': loss}
+  return _apply(g, grads, batch_stats, spec), {'g_loss': loss}
 
 
 def simultaneous_update(g: ModelState, d: ModelState, x: jax.Array, rng: jax.Array,
@@ -111,6 +150,7 @@ def simultaneous_update(g: ModelState, d: ModelState, x: jax.Array, rng: jax.Arr
   masks) that D's loss uses. One forward pass, two backward passes through it.
   """
   z_rng, real_rng, fake_rng = jax.random.split(rng, 3)
+  real_rng, fake_rng = _device_key(real_rng, spec), _device_key(fake_rng, spec)
   z = _noise(z_rng, x.shape[0], spec)
   generator_loss = losses.get_generator_loss(spec.generator_loss)
 
@@ -129,8 +169,7 @@ def simultaneous_update(g: ModelState, d: ModelState, x: jax.Array, rng: jax.Arr
   g_grads, _ = pullback((jnp.zeros_like(real_logits), g_cotangent))
   metrics = {'d_loss': neg_value, 'g_loss': g_loss, 'D_x': _mean_sigmoid(real_logits),
              'D_G_z': _mean_sigmoid(fake_logits)}
-  return (g.apply_gradients(grads=g_grads, batch_stats=g_stats),
-          d.apply_gradients(grads=d_grads, batch_stats=d_stats), metrics)
+  return _apply(g, g_grads, g_stats, spec), _apply(d, d_grads, d_stats, spec), metrics
 
 
 def dfm_update(g: ModelState, d: ModelState, r: ModelState, x: jax.Array, rng: jax.Array,
@@ -143,6 +182,7 @@ def dfm_update(g: ModelState, d: ModelState, r: ModelState, x: jax.Array, rng: j
   samples pass through D and r separately, each normalised with its own batch statistics.
   """
   z_rng, real_rng, fake_rng, noise_rng = jax.random.split(rng, 4)
+  real_rng, fake_rng = _device_key(real_rng, spec), _device_key(fake_rng, spec)
   z = _noise(z_rng, x.shape[0], spec)
   generator_loss = losses.get_generator_loss(spec.generator_loss)
 
@@ -166,7 +206,9 @@ def dfm_update(g: ModelState, d: ModelState, r: ModelState, x: jax.Array, rng: j
 
   # r learns to denoise real features: no gradient reaches D through its input or target.
   clean = jax.lax.stop_gradient(real_features)
-  corrupted = clean + spec.denoiser_noise_std * jax.random.normal(noise_rng, clean.shape)
+  corruption = _global_rows(lambda n: jax.random.normal(noise_rng, (n, clean.shape[1])),
+                            clean.shape[0], spec)
+  corrupted = clean + spec.denoiser_noise_std * corruption
 
   def r_loss_fn(params):
     reconstruction, r_stats = r.forward(params, corrupted, train=True)
@@ -191,9 +233,8 @@ def dfm_update(g: ModelState, d: ModelState, r: ModelState, x: jax.Array, rng: j
   metrics = {'d_loss': neg_value, 'g_loss': g_loss, 'g_adversarial': adversarial,
              'g_denoise': denoise, 'r_loss': r_loss, 'D_x': _mean_sigmoid(real_logits),
              'D_G_z': _mean_sigmoid(fake_logits)}
-  return (g.apply_gradients(grads=g_grads, batch_stats=g_stats),
-          d.apply_gradients(grads=d_grads, batch_stats=d_stats),
-          r.apply_gradients(grads=r_grads, batch_stats=r_stats), metrics)
+  return (_apply(g, g_grads, g_stats, spec), _apply(d, d_grads, d_stats, spec),
+          _apply(r, r_grads, r_stats, spec), metrics)
 
 
 def _discriminator_steps(d, g, batches, rngs, spec):
@@ -234,6 +275,7 @@ def train_step(state: GANState, batches: jax.Array, rng: jax.Array, *,
       g, d, denoiser, metrics = dfm_update(state.generator, d, denoiser, batches[-1], rng, spec)
     else:
       g, d, metrics = simultaneous_update(state.generator, d, batches[-1], rng, spec)
+  metrics = _device_mean(metrics, spec)
   metrics.update(optim.current_hyperparams(g.opt_state))
   return state.replace(step=state.step + 1, generator=g, discriminator=d,
                        denoiser=denoiser), metrics

@@ -1,6 +1,14 @@
-"""train_and_evaluate(config, workdir): build, restore, run Algorithm 1, log, sample, checkpoint."""
+"""train_and_evaluate(config, workdir): build, restore, run Algorithm 1, log, sample, checkpoint.
+
+The step runs under pmap over every device (gan_jax/parallel.py), on one process or many; only
+process 0 writes config.json, metrics and samples. SIGTERM (how TPU VMs are preempted) ends the
+run cleanly after a checkpoint of the step reached; the same command resumes it.
+"""
 import functools
+import json
 import os
+import signal
+import threading
 from typing import List
 
 from absl import logging
@@ -15,6 +23,7 @@ from gan_jax import errors
 from gan_jax import metrics_log
 from gan_jax import models
 from gan_jax import optim
+from gan_jax import parallel
 from gan_jax import state as state_lib
 from gan_jax import steps
 from gan_jax import workdir as workdir_lib
@@ -27,8 +36,8 @@ _HYPERPARAMS = ('learning_rate', 'momentum')
 
 def create_train_state(config, dataset: data.Dataset, spec: steps.StepSpec,
                        rng: jax.Array) -> state_lib.GANState:
-  generator = models.build_generator(config.generator, dataset.example_shape)
-  discriminator = models.build_discriminator(config.discriminator)
+  generator = models.build_generator(config.generator, dataset.example_shape, spec.axis_name)
+  discriminator = models.build_discriminator(config.discriminator, spec.axis_name)
   # Schedules count each network's own updates: D makes k of them per iteration.
   g_tx = optim.make_optimizer(config.optimizer, dataset.steps_per_epoch)
   d_tx = optim.make_optimizer(config.optimizer, dataset.steps_per_epoch * spec.discriminator_steps,
@@ -56,7 +65,7 @@ def create_train_state(config, dataset: data.Dataset, spec: steps.StepSpec,
       raise errors.ConfigError(f'config.dfm.denoiser.width={width} is below n_h={n_h}, the width '
                                'of Φ; the paper uses widths >= n_h (0 means n_h)')
     denoiser = models.Denoiser(feature_dim=n_h, num_layers=config.dfm.denoiser.num_layers,
-                               width=width)
+                               width=width, batch_axis=spec.axis_name)
     r = state_lib.create_model_state(denoiser, r_rng, jnp.zeros((1, n_h)),
                                      optim.make_optimizer(config.dfm.optimizer,
                                                           dataset.steps_per_epoch))
@@ -89,17 +98,61 @@ def _write_samples(workdir, step, samples, log) -> None:
   log.write_image(step, 'samples', image)
 
 
+def _write_hardware(workdir: str) -> None:
+  """workdir/hardware.json: what this session of the run trains on (tables report it)."""
+  device = jax.devices()[0]
+  description = (f'{jax.device_count()} x {device.device_kind}'
+                 + (f' on {jax.process_count()} hosts' if jax.process_count() > 1 else '')
+                 + (f' ({os.cpu_count()} CPU cores)' if device.platform == 'cpu' else ''))
+  with open(os.path.join(workdir, 'hardware.json'), 'w', encoding='utf-8') as f:
+    json.dump({'description': description, 'platform': device.platform,
+               'device_kind': device.device_kind, 'devices': jax.device_count(),
+               'processes': jax.process_count()}, f, indent=2)
+
+
+class _Preemption:
+  """Whether the run must stop and checkpoint now: SIGTERM seen (one process), or the step all
+  processes agreed on after any of them was told of a preemption (jax's preemption service)."""
+
+  def __init__(self):
+    self._requested = False
+    self._previous = None
+    if jax.process_count() == 1 and threading.current_thread() is threading.main_thread():
+      self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+  def _handle(self, signum, frame):
+    del signum, frame
+    logging.warning('SIGTERM: checkpointing at the end of this step, then exiting.')
+    self._requested = True
+
+  def reached(self, step: int) -> bool:
+    if jax.process_count() > 1:
+      from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+      return multihost_utils.reached_preemption_sync_point(step)
+    return self._requested
+
+  def close(self) -> None:
+    if self._previous is not None:
+      signal.signal(signal.SIGTERM, self._previous)
+
+
 def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
   """Trains (resuming from workdir/checkpoints when there are any); returns the final state."""
   config_checks.validate(config)
-  spec = steps.StepSpec.from_config(config)
+  parallel.check_batch_size(config.batch_size)
+  spec = parallel.step_spec(config)
   # Everything that can fail on bad input happens before the workdir is touched.
   dataset = data.get_dataset(config.data, 'train', batch_size=config.batch_size,
-                             batches_per_step=spec.batches_per_step, seed=config.seed)
+                             batches_per_step=spec.batches_per_step, seed=config.seed,
+                             shard=parallel.data_shard())
   init_rng, train_rng, sample_rng = jax.random.split(jax.random.PRNGKey(config.seed), 3)
   state = create_train_state(config, dataset, spec, init_rng)
-  workdir_lib.prepare(workdir, config)
-  logging.info('Training on %s; workdir %s', jax.devices(), workdir)
+  primary = parallel.is_primary()
+  if primary:
+    workdir_lib.prepare(workdir, config)
+    _write_hardware(workdir)
+  logging.info('Training on %d device(s) (%s), %d process(es); workdir %s', jax.device_count(),
+               jax.devices()[0].platform, jax.process_count(), workdir)
 
   checkpointer = checkpointing.Checkpointer(os.path.join(workdir, 'checkpoints'),
                                             keep=config.keep_checkpoints,
@@ -115,30 +168,39 @@ def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
     logging.info('Already trained for %d steps; nothing to do.', start)
     return state
 
-  train_step = jax.jit(functools.partial(steps.train_step, spec=spec), donate_argnums=0)
+  train_step = parallel.train_step(spec)
   fixed_z = prior.sample_noise(sample_rng, config.num_samples, config.noise.dim,
-                                     config.noise.prior)
+                               config.noise.prior)
   generate = jax.jit(lambda g, z: g.forward(g.params, z, train=False)[0])
-  log = metrics_log.MetricsLog(workdir, config.num_train_steps, start)
+  log = metrics_log.MetricsLog(workdir, config.num_train_steps, start, enabled=primary)
+  preemption = _Preemption()
+  state = parallel.replicate(state)
   history = []
   try:
     for step in range(start + 1, config.num_train_steps + 1):
-      state, metrics = train_step(state, next(batches), train_rng)
+      state, metrics = train_step(state, parallel.shard(next(batches)), train_rng)
       history.append(metrics)
       last = step == config.num_train_steps
-      checkpoint_now = last or step % config.checkpoint_every_steps == 0
+      preempted = preemption.reached(step)
+      checkpoint_now = last or preempted or step % config.checkpoint_every_steps == 0
       if last or checkpoint_now or step % config.log_every_steps == 0:
         # Fetching the metrics waits for the device: done once per interval, not per step.
-        host = jax.device_get(history)
+        host = [parallel.unreplicate(h) for h in history]
         _check_finite(host, step - len(host) + 1, checkpointer)
         log.write(step, _summarise(host))
         history = []
-      if last or step % config.sample_every_steps == 0:
-        _write_samples(workdir, step, generate(state.generator, fixed_z), log)
+      if primary and (last or step % config.sample_every_steps == 0):
+        _write_samples(workdir, step, generate(parallel.unreplicate(state.generator), fixed_z),
+                       log)
       if checkpoint_now:
-        checkpointer.save(step, state, batches.get_state(), force=True)
+        checkpointer.save(step, parallel.unreplicate(state), batches.get_state(), force=True)
+      if preempted and not last:
+        logging.warning('Preempted: stopped after step %d with its checkpoint written; run the '
+                        'same command to resume.', step)
+        break
   finally:
+    preemption.close()
     checkpointer.wait()
     checkpointer.close()
     log.close()
-  return state
+  return parallel.unreplicate(state)

@@ -216,3 +216,27 @@ def test_stl10_trains_on_the_unlabelled_split_at_48():
     expected = raw[0]['image'].reshape(48, 2, 48, 2, 3).mean(axis=(1, 3))
   assert train.shape == (12, 48, 48, 3) and train.dtype == np.uint8
   np.testing.assert_allclose(train[0], expected, atol=0.5)
+
+
+def test_lazy_split_reads_the_same_rows_and_batches_as_the_in_memory_one():
+  """ImageNet 32x32 is read from disk on demand: the same rows, slices and training batches."""
+  from gan_jax.data import tfds_source
+  with tfds.testing.mock_data(num_examples=30):
+    eager_config = data.default_config('tfds', name='imagenet_resized/32x32',
+                                       test_split='validation', num_validation=6)
+    lazy_config = data.default_config('tfds', name='imagenet_resized/32x32',
+                                      test_split='validation', num_validation=6, in_memory=False)
+    lazy = {s: data.load_split(lazy_config, s) for s in data.SPLITS}
+    eager = {s: data.load_split(eager_config, s) for s in data.SPLITS}
+    for split in data.SPLITS:
+      assert isinstance(lazy[split], tfds_source.LazyRows)
+      assert lazy[split].shape == eager[split].shape and lazy[split].dtype == np.uint8
+      np.testing.assert_array_equal(np.asarray(lazy[split]), eager[split])
+    rows = np.array([5, 0, 17, 5])
+    np.testing.assert_array_equal(lazy['train'][rows], eager['train'][rows])
+    np.testing.assert_array_equal(lazy['train'][3:9][1], eager['train'][4])
+    np.testing.assert_array_equal(data.to_float(lazy['test'][:4]), data.to_float(eager['test'][:4]))
+    lazy_batches = iter(data.get_dataset(lazy_config, 'train', batch_size=4, seed=3).batches)
+    eager_batches = iter(data.get_dataset(eager_config, 'train', batch_size=4, seed=3).batches)
+    for _ in range(8):  # Across an epoch boundary (24 rows = 6 batches).
+      np.testing.assert_array_equal(next(lazy_batches), next(eager_batches))

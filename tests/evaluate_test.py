@@ -141,3 +141,53 @@ def test_eval_refuses_another_model_and_leaves_checkpoints_alone(tmp_path):
   config.eval.refine_sigma = True
   summary = evaluate.evaluate(config, workdir)
   assert summary['selected_step'] == 4
+
+
+def test_cifar10_dfm_end_to_end_on_mock_data_with_inception_scores(tmp_path):
+  """Train cifar10_dfm (runlocal) on tfds mock CIFAR-10, then IS/FID with (random) Inception
+  weights from an .npz; without weights, one line naming the key and the converter."""
+  import copy
+  from experiments import cifar10_dfm
+  from gan_jax.data import mock
+  from gan_jax.evaluation import inception
+  from gan_jax.evaluation import scores
+  config, workdir = cifar10_dfm.get_config('runlocal'), str(tmp_path / 'run')
+  weights = str(tmp_path / 'inception_fid.npz')
+  inception.save_variables(weights, inception.random_variables(0))
+  config.eval.classifier_scores = False
+  config.eval.num_test, config.eval.num_reference = 8, 16  # Batches of 8: one compile.
+  no_weights = copy.deepcopy(config)
+  config.eval.inception_weights = weights
+  with mock.mock_data(config.data, str(tmp_path / 'data'), num_examples=48):
+    train.train_and_evaluate(config, workdir)
+    no_weights.data = config.data
+    with pytest.raises(errors.ConfigError) as info:
+      evaluate.evaluate(no_weights, workdir)
+    summary = evaluate.evaluate(config, workdir)
+    test = data.to_float(data.load_split(config.data, 'test')[:8])
+    run = evaluate._Run(config, workdir)
+    samples = evaluate.generate(run.state(2).generator, run.noise(8, seed_offset=4))
+  message = str(info.value)
+  assert '\n' not in message
+  assert 'config.eval.inception_weights' in message and 'convert_inception_weights' in message
+
+  assert 'test_ll' not in summary and summary['selected_step'] == 2
+  assert summary['selection'].startswith('the last checkpoint')
+  record = summary['inception']
+  assert record['num_samples'] == config.eval.inception_samples == 8
+  # Recomputed independently: the same z, restored G, the IS formula written out here.
+  variables = inception.load_variables(weights)
+  probs, features = inception.outputs(variables, samples)
+  split_scores = []
+  for part in np.split(probs, config.eval.num_splits):
+    kl = np.sum(part * (np.log(part) - np.log(part.mean(0, keepdims=True))), axis=1)
+    split_scores.append(np.exp(kl.mean()))
+  np.testing.assert_allclose(record['is_mean'], np.mean(split_scores), rtol=1e-6)
+  np.testing.assert_allclose(record['is_std'], np.std(split_scores), rtol=1e-6, atol=1e-9)
+  _, test_features = inception.outputs(variables, test)
+  np.testing.assert_allclose(
+      record['fid'], scores.frechet_distance(*scores.gaussian_statistics(features),
+                                             *scores.gaussian_statistics(test_features)),
+      rtol=1e-6)
+  assert summary['reference']['inception']['num_samples'] == 8
+  assert os.path.exists(os.path.join(workdir, 'figures', 'fig2_samples_nearest_step_000002.png'))

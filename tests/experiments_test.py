@@ -1,5 +1,4 @@
 """Every experiment file loads, validates, and trains two steps with `runlocal`."""
-import contextlib
 import glob
 import importlib
 import json
@@ -8,14 +7,14 @@ import os
 import jax
 import numpy as np
 import pytest
-import tensorflow_datasets as tfds
 
 from gan_jax import config_checks
 from gan_jax import data
 from gan_jax import steps
 from gan_jax import train
+from gan_jax.data import mock
 
-from conftest import ROOT, write_idx, write_tfd_mat
+from conftest import ROOT
 
 EXPERIMENTS = sorted(
     os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, 'experiments', '*.py'))
@@ -26,24 +25,9 @@ def load_config(name, arg=None):
   return importlib.import_module(f'experiments.{name}').get_config(arg)
 
 
-@contextlib.contextmanager
 def local_data(config, tmp_path):
   """Points config.data at small generated data in the source's real format."""
-  source = config.data.source
-  if source == 'tfds':
-    config.data.num_validation = min(config.data.num_validation, 8)
-    with tfds.testing.mock_data(num_examples=40):
-      yield
-    return
-  if source == 'idx':
-    rng = np.random.default_rng(0)
-    write_idx(str(tmp_path / 'train-images-idx3-ubyte.gz'), rng.integers(0, 256, (48, 28, 28)))
-    write_idx(str(tmp_path / 't10k-images-idx3-ubyte.gz'), rng.integers(0, 256, (16, 28, 28)))
-    config.data.path, config.data.num_validation = str(tmp_path), 8
-  elif source == 'tfd':
-    config.data.path = str(tmp_path / 'TFD_48x48.mat')
-    write_tfd_mat(config.data.path, num=80)
-  yield
+  return mock.mock_data(config.data, str(tmp_path / 'data'), num_examples=48)
 
 
 def test_experiments_are_discovered():

@@ -1,12 +1,13 @@
 """One entry point for data: `get_dataset(config.data, split, ...)`.
 
 config.data.source picks a loader (tfds, idx, digits, toy, tfd); each returns the whole split as
-one array (uint8 images, or float32 in [0, 1]). Batches come from a grain pipeline whose position
+one array (uint8 images, or float32 in [0, 1]), or for a tfds split too large for memory a
+`tfds_source.LazyRows` indexed the same way. Batches come from a grain pipeline whose position
 (the iterator state) is saved with every checkpoint, so a resumed run reads the same batches.
 """
 import dataclasses
 import functools
-from typing import Tuple
+from typing import Optional, Tuple
 
 import grain
 import ml_collections
@@ -57,6 +58,7 @@ def load_labels(data_config, split: str) -> np.ndarray:
 
 def to_float(examples: np.ndarray) -> np.ndarray:
   """uint8 pixels -> float32 in [0, 1]; float data unchanged."""
+  examples = np.asarray(examples)  # Also reads a lazily loaded split (tfds_source.LazyRows).
   if examples.dtype == np.uint8:
     return examples.astype(np.float32) * np.float32(1 / 255)
   return examples.astype(np.float32, copy=False)
@@ -64,7 +66,7 @@ def to_float(examples: np.ndarray) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:
-  """A split in memory and an endless pipeline of training batches over it."""
+  """A split (in memory, or a LazyRows) and an endless pipeline of training batches over it."""
   examples: np.ndarray
   batches: grain.IterDataset  # float32 [batches_per_step, batch_size, *example_shape]
   batch_size: int
@@ -83,9 +85,14 @@ class Dataset:
 
 
 def batch_pipeline(examples: np.ndarray, *, batch_size: int, batches_per_step: int, seed: int,
+                   shard: Optional[Tuple[int, int]] = None,
                    num_threads: int = 0) -> grain.IterDataset:
   """Endless batches: each epoch a new permutation of the rows, cut into full batches, grouped
   `batches_per_step` per training step. Float32 [batches_per_step, batch_size, ...].
+
+  `shard=(index, count)`: this process's rows of every batch only (multi-process data
+  parallelism): [batches_per_step, batch_size / count, ...], the index-th equal part, so that the
+  processes together read exactly the one-process batches.
 
   grain supplies the iterator, its checkpointable position and the mapping; the shuffle is done a
   whole epoch at a time with one numpy permutation, because grain's per-element shuffle costs
@@ -104,6 +111,9 @@ def batch_pipeline(examples: np.ndarray, *, batch_size: int, batches_per_step: i
   def gather(index: int, _) -> np.ndarray:
     epoch, position = divmod(index, batches_per_epoch)
     rows = permutation(epoch)[position * batch_size:(position + 1) * batch_size]
+    if shard is not None:
+      index, count = shard
+      rows = rows[index * (batch_size // count):(index + 1) * (batch_size // count)]
     return to_float(examples[rows])
 
   # Practically endless; grain's unbounded repeat() overflows len() after map_with_index.
@@ -113,10 +123,10 @@ def batch_pipeline(examples: np.ndarray, *, batch_size: int, batches_per_step: i
 
 
 def get_dataset(data_config, split: str, *, batch_size: int, batches_per_step: int = 1,
-                seed: int = 0) -> Dataset:
+                seed: int = 0, shard: Optional[Tuple[int, int]] = None) -> Dataset:
   examples = load_split(data_config, split)
   if len(examples) == 0:
     raise errors.DatasetUnavailableError(f'the {split!r} split of config.data is empty')
   return Dataset(examples=examples, batch_size=batch_size, batches_per_step=batches_per_step,
                  batches=batch_pipeline(examples, batch_size=batch_size,
-                                        batches_per_step=batches_per_step, seed=seed))
+                                        batches_per_step=batches_per_step, seed=seed, shard=shard))

@@ -3,7 +3,12 @@
 Training reads prepared array_record files through `builder.as_data_source`, which needs no
 TensorFlow. Preparing a stock dataset does need TensorFlow and internet: do it once with
 `tfds build NAME --file_format=array_record --data_dir=DIR`, or set config.data.download=True.
+
+A split is read into memory whole, or with config.data.in_memory=False (ImageNet 32x32: 1.28M
+images) kept on disk as a `LazyRows`, which grain's pipeline reads a batch of records at a time.
 """
+from typing import Optional
+
 import numpy as np
 
 from gan_jax import errors
@@ -12,6 +17,8 @@ from gan_jax.data import splits
 DEFAULTS = dict(name='mnist', data_dir='', manual_dir='', download=False, num_validation=10000,
                 image_key='image', label_key='label',
                 train_split='train',  # The tfds split behind 'train'/'validation' (STL-10: unlabelled).
+                test_split='test',  # The tfds split behind 'test' (ImageNet 32x32: validation).
+                in_memory=True,  # False: read records on demand (splits too large for memory).
                 downsample=1)  # Integer factor of mean-pooling per side (STL-10: 96 -> 48 is 2).
 
 
@@ -56,11 +63,46 @@ def downsample(image: np.ndarray, factor: int) -> np.ndarray:
   return np.round(pooled).astype(image.dtype) if image.dtype == np.uint8 else pooled
 
 
+class LazyRows:
+  """Rows of a tfds data source read on demand, indexed like the uint8 array `_read` returns:
+  len, shape, dtype, ndim; an int gives one example, a slice a narrower view, an integer array
+  the stacked examples. Only the records asked for are read (and downsampled)."""
+
+  def __init__(self, source, key: str, factor: int = 1, rows: Optional[np.ndarray] = None):
+    self._source, self._key, self._factor = source, key, factor
+    self._rows = np.arange(len(source)) if rows is None else rows
+    first = self._decode(source[int(self._rows[0])]) if len(self._rows) else None
+    self.dtype = first.dtype if first is not None else np.uint8
+    self.shape = (len(self._rows), *(first.shape if first is not None else ()))
+    self.ndim = len(self.shape)
+
+  def _decode(self, record) -> np.ndarray:
+    return downsample(np.asarray(record[self._key]), self._factor)
+
+  def __len__(self) -> int:
+    return len(self._rows)
+
+  def __getitem__(self, index):
+    if isinstance(index, slice):
+      return LazyRows(self._source, self._key, self._factor, self._rows[index])
+    if np.ndim(index) == 0:
+      return self._decode(self._source[int(self._rows[index])])
+    records = [int(i) for i in self._rows[np.asarray(index)]]
+    try:  # One batched read of the array_record files.
+      fetched = self._source.__getitems__(records)
+    except (AttributeError, TypeError):  # tfds.testing.mock_data's sources lack a working one.
+      fetched = [self._source[i] for i in records]
+    return np.stack([self._decode(r) for r in fetched]) if records else np.zeros(
+        (0, *self.shape[1:]), self.dtype)
+
+  def __array__(self, dtype=None, copy=None):
+    del copy  # Always a new array.
+    return self[np.arange(len(self))].astype(dtype or self.dtype)
+
+
 def _read(source, key: str, factor: int = 1) -> np.ndarray:
   """Reads every record of a random-access source, images downsampled one at a time so that
   only the smaller copy of the split is ever held in memory."""
-  if len(source) == 0:
-    raise errors.DatasetUnavailableError('the tfds split is empty')
   return np.stack([downsample(source[i][key], factor) if factor > 1 else source[i][key]
                    for i in range(len(source))])
 
@@ -80,20 +122,26 @@ def _data_source(builder, data_config, split: str):
     ) from e
 
 
-def _paper_split(data_config, split: str, key: str, factor: int = 1) -> np.ndarray:
+def _paper_split(data_config, split: str, key: str, factor: int = 1, lazy: bool = False):
   splits.check_split(split)
   builder = _builder(data_config)
   source = _data_source(builder, data_config,
-                        'test' if split == 'test' else data_config.train_split)
-  rows = _read(source, key, factor)
+                        data_config.test_split if split == 'test' else data_config.train_split)
+  if len(source) == 0:
+    raise errors.DatasetUnavailableError(f'the tfds split behind {split!r} of '
+                                         f'{data_config.name!r} is empty')
+  rows = LazyRows(source, key, factor) if lazy else _read(source, key, factor)
   if split == 'test':
     return rows
   return splits.hold_out_validation(rows, split, data_config.num_validation)
 
 
-def load(data_config, split: str) -> np.ndarray:
-  """Images [N, H, W, C] uint8 of the paper split: validation = last rows of tfds 'train'."""
-  return _paper_split(data_config, split, data_config.image_key, data_config.downsample)
+def load(data_config, split: str):
+  """Images [N, H, W, C] uint8 of the paper split: validation = last rows of tfds 'train'.
+
+  A numpy array, or a `LazyRows` with config.data.in_memory=False."""
+  return _paper_split(data_config, split, data_config.image_key, data_config.downsample,
+                      lazy=not data_config.in_memory)
 
 
 def load_labels(data_config, split: str) -> np.ndarray:

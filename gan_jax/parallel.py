@@ -1,0 +1,105 @@
+"""Data parallelism: the same `steps.train_step` under pmap over every device, on one host or many.
+
+The global batch (config.batch_size rows per discriminator update) is cut into one shard per
+device of every process: each process reads only its processes' rows (data.batch_pipeline's
+`shard`), and splits them over its local devices. Inside the step, gradients, batch statistics and
+metrics are averaged with `lax.pmean` over `AXIS`, batch norm computes its statistics over the
+whole batch, and z is drawn for the whole batch and sliced (steps.py), so 1 or N devices give the
+same training. The state is replicated on the local devices; checkpoints hold one host copy.
+
+Multi-process runs (TPU pods, several GPU hosts) call `jax.distributed.initialize` first: with
+explicit flags, or from the environment on a TPU pod / SLURM / with JAX_COORDINATOR_ADDRESS set.
+"""
+import functools
+import os
+from typing import Any, Optional
+
+from absl import logging
+import jax
+import numpy as np
+
+from gan_jax import errors
+from gan_jax import steps
+
+AXIS = 'batch'
+
+# Environment variables that mean "this process is one of several" (cluster auto-detection).
+_CLUSTER_ENV = ('JAX_COORDINATOR_ADDRESS', 'SLURM_NTASKS', 'OMPI_COMM_WORLD_SIZE')
+
+
+def _multihost_tpu() -> bool:
+  return len(os.environ.get('TPU_WORKER_HOSTNAMES', '').split(',')) > 1
+
+
+def initialize(coordinator_address: str = '', num_processes: int = 0,
+               process_id: int = -1) -> None:
+  """jax.distributed.initialize when the run is multi-process; nothing for one process.
+
+  Explicit arguments (the --coordinator_address/--num_processes/--process_id flags) win; else a
+  TPU pod or a known cluster environment is detected and jax reads the rest from it.
+  """
+  explicit = bool(coordinator_address) or num_processes > 1
+  if not (explicit or _multihost_tpu() or any(k in os.environ for k in _CLUSTER_ENV)):
+    return
+  if explicit and not (coordinator_address and num_processes > 1 and process_id >= 0):
+    raise errors.ConfigError('a multi-process run needs --coordinator_address=HOST:PORT, '
+                             '--num_processes=N > 1 and --process_id in [0, N) together')
+  if jax.config.jax_platforms in (None, '', 'cpu') and explicit:
+    # Collectives between processes on CPU (tests, CPU clusters) go through gloo.
+    jax.config.update('jax_cpu_collectives_implementation', 'gloo')
+  kwargs = (dict(coordinator_address=coordinator_address, num_processes=num_processes,
+                 process_id=process_id) if explicit else {})
+  jax.distributed.initialize(**kwargs)
+  logging.info('Process %d of %d; %d local and %d global devices.', jax.process_index(),
+               jax.process_count(), jax.local_device_count(), jax.device_count())
+
+
+def is_primary() -> bool:
+  """Process 0 writes metrics, samples, evaluations and tables."""
+  return jax.process_index() == 0
+
+
+def check_batch_size(batch_size: int) -> None:
+  if batch_size % jax.device_count():
+    raise errors.ConfigError(
+        f'config.batch_size={batch_size} must be divisible by the {jax.device_count()} devices '
+        f'({jax.process_count()} process(es) x {jax.local_device_count()}) it is split over')
+
+
+def step_spec(config) -> steps.StepSpec:
+  """The step's spec for pmap over every device of every process."""
+  return steps.StepSpec.from_config(config, axis_name=AXIS, num_shards=jax.device_count())
+
+
+def shard(batches: np.ndarray) -> np.ndarray:
+  """This process's batches [k, b, ...] -> [local devices, k, b / local devices, ...]."""
+  n = jax.local_device_count()
+  k, b = batches.shape[:2]
+  split = batches.reshape(k, n, b // n, *batches.shape[2:])
+  return np.swapaxes(split, 0, 1)
+
+
+def replicate(tree: Any) -> Any:
+  """One copy per local device, stacked on a leading axis (pmap's input layout)."""
+  n = jax.local_device_count()
+  return jax.tree.map(lambda x: np.broadcast_to(x, (n, *np.shape(x))), jax.device_get(tree))
+
+
+def unreplicate(tree: Any) -> Any:
+  """One host copy (numpy) of a replicated tree: this process's first device's."""
+  def first(x):
+    if isinstance(x, jax.Array):
+      x = x.addressable_shards[0].data  # Multi-process: the global array is not all here.
+    return np.asarray(x).reshape(np.shape(x)[1:])
+  return jax.tree.map(first, tree)
+
+
+def train_step(spec: steps.StepSpec):
+  """pmapped (state, sharded batches, rng) -> (state, metrics); the state is donated."""
+  return jax.pmap(functools.partial(steps.train_step, spec=spec), axis_name=AXIS,
+                  in_axes=(0, 0, None), donate_argnums=(0,))
+
+
+def data_shard() -> Optional[tuple]:
+  """(index, count) of this process's part of each global batch; None for one process."""
+  return (jax.process_index(), jax.process_count()) if jax.process_count() > 1 else None

@@ -1,0 +1,136 @@
+"""Running a sweep's points: a local process pool, a TPU pod over gcloud, or printing commands.
+
+A point's gan_jax.main invocations (train, then eval if asked) run in sequence, each only if the
+previous one succeeded. Executors return the failed runs with their exit status; a failed point
+does not stop the others.
+"""
+import concurrent.futures
+import dataclasses
+import os
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from typing import List, Sequence, Tuple
+
+from launch import plan
+
+Failure = Tuple[plan.Run, int]
+_PRINT_LOCK = threading.Lock()  # Progress lines from the pool's threads, one whole line each.
+
+
+@dataclasses.dataclass(frozen=True)
+class TpuPod:
+  """Where `gcloud compute tpus tpu-vm ssh` runs a point: on every worker of one TPU VM."""
+  name: str
+  zone: str = ''  # '' : gcloud's compute/zone property.
+  project: str = ''  # '' : gcloud's core/project property.
+  repo_dir: str = 'gan_jax'  # The checkout on every worker, relative to the home directory.
+
+  def _scope(self) -> List[str]:
+    return [f'--{k}={v}' for k, v in (('zone', self.zone), ('project', self.project)) if v]
+
+  def ssh(self, remote_command: str) -> List[str]:
+    return ['gcloud', 'compute', 'tpus', 'tpu-vm', 'ssh', self.name, *self._scope(),
+            '--worker=all', f'--command={remote_command}']
+
+  def ssh_run(self, run: plan.Run) -> List[str]:
+    return self.ssh(f'cd {shlex.quote(self.repo_dir)} && . .venv/bin/activate && {run.shell()}')
+
+  def setup_commands(self) -> List[str]:
+    """Copying this checkout to every worker and preparing it (launch/tpu_pod.sh), once per VM."""
+    archive = '/tmp/gan_jax.tgz'
+    scp = ['gcloud', 'compute', 'tpus', 'tpu-vm', 'scp', archive, f'{self.name}:', *self._scope(),
+           '--worker=all']
+    repo = shlex.quote(self.repo_dir)
+    unpack = (f'mkdir -p {repo} && tar -xzf gan_jax.tgz -C {repo} && '
+              f'bash {repo}/launch/tpu_pod.sh')
+    return [f'tar -czf {archive} --exclude=./.venv --exclude=./.git --exclude=./workdirs .',
+            shlex.join(scp), _join_ssh(self.ssh(unpack))]
+
+
+def print_commands(runs: Sequence[plan.Run], tpu: TpuPod = None) -> None:
+  """One shell command per point: gan_jax.main itself, or (tpu) its gcloud ssh command."""
+  if tpu is None:
+    for run in runs:
+      print(run.shell())
+    return
+  print('# Once per TPU VM, from the repository root: copy this checkout to every worker and')
+  print('# prepare it there (a venv with requirements.txt and jax[tpu]):')
+  for command in tpu.setup_commands():
+    print(f'#   {command}')
+  for run in runs:
+    print(_join_ssh(tpu.ssh_run(run)))
+
+
+def run_local(runs: Sequence[plan.Run], max_parallel: int) -> List[Failure]:
+  """Runs the points in a pool of max_parallel processes; each writes <workdir>/sweep.log."""
+  env = dict(os.environ)
+  if max_parallel > 1:  # Processes sharing one accelerator: allocate memory on demand.
+    env.setdefault('XLA_PYTHON_CLIENT_PREALLOCATE', 'false')
+  failures = []
+  with concurrent.futures.ThreadPoolExecutor(max_workers=max_parallel) as pool:
+    futures = {pool.submit(_run_one_local, run, env, i, len(runs)): run
+               for i, run in enumerate(runs, 1)}
+    try:
+      for future in concurrent.futures.as_completed(futures):
+        status = future.result()
+        if status:
+          failures.append((futures[future], status))
+    except KeyboardInterrupt:
+      pool.shutdown(wait=True, cancel_futures=True)  # Running points got the SIGINT too.
+      raise
+  return sorted(failures, key=lambda failure: runs.index(failure[0]))
+
+
+def run_tpu_pod(runs: Sequence[plan.Run], tpu: TpuPod) -> List[Failure]:
+  """Runs the points one after another, each on all workers of the TPU VM at once."""
+  failures = []
+  for i, run in enumerate(runs, 1):
+    _report(f'[{i}/{len(runs)}] {run.name}: on every worker of {tpu.name}, workdir {run.workdir}')
+    status = subprocess.run(tpu.ssh_run(run), check=False).returncode
+    _report(f'[{i}/{len(runs)}] {run.name}: ' + (f'failed (exit {status})' if status else 'done'))
+    if status:
+      failures.append((run, status))
+  return failures
+
+
+def _run_one_local(run: plan.Run, env, index: int, total: int) -> int:
+  os.makedirs(run.workdir, exist_ok=True)
+  log_path = os.path.join(run.workdir, 'sweep.log')
+  _report(f'[{index}/{total}] {run.name}: started, log {log_path}')
+  start, status = time.monotonic(), 0
+  with open(log_path, 'a', encoding='utf-8') as log:
+    for args in run.invocations:
+      log.write(f'# {time.strftime("%Y-%m-%d %H:%M:%S")} {shlex.join(["python", *args])}\n')
+      log.flush()
+      status = subprocess.run([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT,
+                              env=env, check=False).returncode
+      if status:
+        break
+  elapsed = f'{time.monotonic() - start:.0f} s'
+  if status:
+    _report(f'[{index}/{total}] {run.name}: failed (exit {status}) after {elapsed}: '
+            f'{_last_line(log_path)}')
+  else:
+    _report(f'[{index}/{total}] {run.name}: done in {elapsed}')
+  return status
+
+
+def _join_ssh(argv: List[str]) -> str:
+  """shlex.join, but --command='...' rather than '--command=...', which reads better."""
+  *head, command = argv
+  return shlex.join(head) + ' --command=' + shlex.quote(command.split('=', 1)[1])
+
+
+def _last_line(path: str) -> str:
+  with open(path, encoding='utf-8', errors='replace') as f:
+    lines = [line.strip() for line in f if line.strip() and not line.startswith('# ')]
+  return lines[-1] if lines else '(no output)'
+
+
+def _report(message: str) -> None:
+  with _PRINT_LOCK:
+    sys.stdout.write(f'launch.sweep: {message}\n')
+    sys.stdout.flush()

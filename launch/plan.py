@@ -1,0 +1,99 @@
+"""A sweep's runs: the experiment file loaded, its grid expanded, every point checked.
+
+Every point is applied to the locked config, validated (gan_jax.config_checks) and checked to
+parse back from its own command line; any problem is a one-line SweepError naming the point,
+raised before anything runs.
+"""
+import dataclasses
+import importlib.util
+import os
+import re
+import shlex
+from typing import Any, Dict, Sequence, Tuple
+
+import ml_collections
+
+from gan_jax import errors
+from launch import grid
+from launch import overrides
+
+
+class SweepError(errors.GanJaxError):
+  """A sweep that cannot run as asked."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+  """One point of a sweep."""
+  name: str  # The workdir's last component, from the overrides.
+  workdir: str
+  point: Dict[str, Any]  # The overrides, each value of its field's type.
+  invocations: Tuple[Tuple[str, ...], ...]  # Arguments after `python`: -m gan_jax.main ...
+  config: ml_collections.ConfigDict = dataclasses.field(compare=False, repr=False)
+
+  def shell(self, python: str = 'python') -> str:
+    """The invocations as one shell command, each after the previous one succeeded."""
+    return ' && '.join(shlex.join([python, *args]) for args in self.invocations)
+
+
+def load(config_spec: str):
+  """(the experiment module, its locked config) from 'path[:arg]'."""
+  path, _, arg = config_spec.partition(':')
+  if not os.path.isfile(path):
+    raise SweepError(f'--config={config_spec}: no such file {path!r}')
+  spec = importlib.util.spec_from_file_location('launch_sweep_experiment', path)
+  module = importlib.util.module_from_spec(spec)
+  try:
+    spec.loader.exec_module(module)
+  except Exception as e:  # pylint: disable=broad-except  (the user's file: report it in one line)
+    raise SweepError(f'cannot load {path}: {type(e).__name__}: {e}') from e
+  if not callable(getattr(module, 'sweep', None)):
+    raise SweepError(f'{path} defines no sweep(); add one returning a grid of overrides, e.g. '
+                     'launch.grid.product(seed=range(5))')
+  config = module.get_config(arg) if arg else module.get_config()
+  config.lock()
+  return module, config
+
+
+def experiment_name(config_spec: str) -> str:
+  """'toy_ring_gan' for experiments/toy_ring_gan.py, 'toy_ring_gan-runlocal' with :runlocal."""
+  path, _, arg = config_spec.partition(':')
+  stem = os.path.splitext(os.path.basename(path))[0]
+  return f'{stem}-{re.sub(r"[^A-Za-z0-9._+-]", "_", arg)}' if arg else stem
+
+
+def plan(config_spec: str, root: str,
+         invocation_flags: Sequence[Sequence[str]] = ((),)) -> Sequence[Run]:
+  """The runs of the sweep, in <root>/<experiment>/<name>.
+
+  invocation_flags: for each gan_jax.main invocation of a point, its extra flags (--mode=eval).
+  """
+  from gan_jax import config_checks  # pylint: disable=g-import-not-at-top  (it imports JAX)
+  module, config = load(config_spec)
+  where = f'{config_spec.partition(":")[0]}: sweep()'
+  try:
+    points = grid.check(module.sweep(), where=where)
+  except errors.ConfigError as e:
+    raise SweepError(str(e) if str(e).startswith(where) else f'{where}: {e}') from e
+  runs, names = [], {}
+  for i, raw in enumerate(points):
+    try:
+      point = overrides.normalize(config, raw)
+      point_config = overrides.apply(config, point)
+      config_checks.validate(point_config)
+      point_flags = overrides.flags(point)
+      parsed = overrides.from_command_line(config_spec, point_flags)
+      if (parsed.to_json_best_effort(sort_keys=True) !=
+          point_config.to_json_best_effort(sort_keys=True)):
+        raise SweepError(f'{" ".join(point_flags)} parses back to a different config')
+    except errors.GanJaxError as e:
+      raise SweepError(f'point {i} {raw}: {e}') from e
+    name = overrides.name(point)
+    if name in names:
+      raise SweepError(f'points {names[name]} and {i} both run in {name!r}; make them differ')
+    names[name] = i
+    workdir = os.path.join(root, experiment_name(config_spec), name)
+    base = ('-m', 'gan_jax.main', f'--config={config_spec}', f'--workdir={workdir}')
+    invocations = tuple(base + tuple(extra) + tuple(point_flags) for extra in invocation_flags)
+    runs.append(Run(name, workdir, point, invocations, point_config))
+  return runs

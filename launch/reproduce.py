@@ -1,0 +1,245 @@
+r"""One command per paper table: python -m launch.reproduce --table=NAME [--runlocal].
+
+For every row of launch/tables.py and each of its seeds, trains the experiment in
+<--root>/<experiment>/seed=S (the workdir `launch.sweep` gives the same point: a finished run is
+reused, an unfinished one resumed), evaluates it with the paper's protocol (--mode=eval over every
+kept checkpoint; finished evaluations are reused), and writes a Markdown table: each row the
+published number beside ours, with the config, seeds, steps, hardware and training wall time.
+It goes to <root>/tables/<table>.md and to stdout.
+
+--runlocal runs each experiment's `runlocal` variant (tiny networks, 2 steps) and, where a
+dataset is absent, tfds's mock data or random files in its format; the table says so. It checks
+the whole path in minutes on a CPU; its numbers mean nothing.
+
+Inception scores need the FID InceptionV3 weights: --inception_weights=NPZ (made by
+gan_jax.evaluation.convert_inception_weights). Without them a full table stops before training;
+a runlocal table leaves the Inception column out and says why.
+
+  python -m launch.reproduce --table=offline --root=/tmp/runs/reproduce
+  python -m launch.reproduce --table=gan_parzen --runlocal
+  python -m launch.reproduce --table=dfm_cifar10 --inception_weights=~/inception_fid.npz
+"""
+import contextlib
+import datetime
+import importlib
+import json
+import os
+import platform
+import sys
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # As gan_jax.main: quiet TensorFlow start-up.
+os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
+from typing import Dict, List, Optional
+
+from absl import app
+from absl import flags
+from absl import logging
+import numpy as np
+
+from gan_jax import errors
+from launch import overrides
+from launch import plan
+from launch import tables
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum('table', None, sorted(tables.TABLES), 'Which paper table to reproduce.')
+flags.DEFINE_string('root', 'workdirs', 'Workdirs go in <root>/<experiment>/seed=S.')
+flags.DEFINE_bool('runlocal', False, 'Tiny settings and stand-in data: a quick check on a CPU.')
+flags.DEFINE_string('inception_weights', '', 'The FID InceptionV3 .npz (config.eval.'
+                    'inception_weights) for the Inception score tables.')
+flags.DEFINE_string('output', '', 'Where to write the Markdown (default <root>/tables/).')
+flags.mark_flag_as_required('table')
+
+
+def _config(row: tables.Row, seed: int, runlocal: bool, inception_weights: str):
+  module = importlib.import_module(f'experiments.{row.experiment}')
+  config = module.get_config('runlocal' if runlocal else None)
+  config = overrides.apply(config, {**({} if runlocal else row.overrides), 'seed': seed})
+  if inception_weights:
+    config.eval.inception_weights = os.path.expanduser(inception_weights)
+  return config
+
+
+def _workdir(root: str, row: tables.Row, seed: int, runlocal: bool) -> str:
+  spec = f'experiments/{row.experiment}.py' + (':runlocal' if runlocal else '')
+  return os.path.join(root, plan.experiment_name(spec), overrides.name({'seed': seed}))
+
+
+def _data_available(config) -> Optional[str]:
+  """None if the training and test data can be read, else why not (one line)."""
+  from gan_jax import data  # pylint: disable=g-import-not-at-top
+  try:
+    for split in ('train', 'test'):
+      data.load_split(config.data, split)
+  except errors.GanJaxError as e:
+    return str(e)
+  return None
+
+
+def _train_seconds(workdir: str) -> float:
+  """Training wall time from metrics.jsonl: each logged interval's steps / its steps per second
+  (the last record of each step counts, as a resumed run may log a step twice)."""
+  path = os.path.join(workdir, 'metrics.jsonl')
+  if not os.path.exists(path):
+    return float('nan')
+  with open(path, encoding='utf-8') as f:
+    records = {r['step']: r for r in map(json.loads, f)}
+  total, previous = 0.0, 0
+  for step in sorted(records):
+    total += (step - previous) / max(records[step]['steps_per_sec'], 1e-12)
+    previous = step
+  return total
+
+
+def _read(path: str, default=None):
+  if not os.path.exists(path):
+    return default
+  with open(path, encoding='utf-8') as f:
+    return json.load(f)
+
+
+def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool,
+             inception_weights: str) -> Dict:
+  """Trains (or reuses) and evaluates one seed of a row; returns what the table needs."""
+  from gan_jax import evaluate  # pylint: disable=g-import-not-at-top  (JAX: after flags)
+  from gan_jax import train  # pylint: disable=g-import-not-at-top
+  from gan_jax.data import mock  # pylint: disable=g-import-not-at-top
+  config = _config(row, seed, runlocal, inception_weights)
+  workdir = _workdir(root, row, seed, runlocal)
+  if runlocal and tables.INCEPTION in row.metrics and not config.eval.inception_weights:
+    config.eval.inception_scores = False
+  stand_in = _data_available(config)
+  if stand_in and not runlocal:
+    raise errors.DatasetUnavailableError(stand_in)
+  context = (mock.mock_data(config.data, os.path.join(workdir, 'stand_in_data'))
+             if stand_in else contextlib.nullcontext())
+  with context:
+    state = train.train_and_evaluate(config, workdir)
+    summary = evaluate.evaluate(config, workdir, all_checkpoints=True)
+  return {'summary': summary, 'workdir': workdir, 'steps': int(state.step),
+          'seconds': _train_seconds(workdir), 'stand_in': stand_in,
+          'hardware': _read(os.path.join(workdir, 'hardware.json'), {}).get('description',
+                                                                             'not recorded'),
+          'inception_off': not config.eval.inception_scores and tables.INCEPTION in row.metrics}
+
+
+def _spread(values: List[float], within: Optional[float], digits: int) -> str:
+  """One seed: value ± its within-run uncertainty; several: mean ± std over seeds."""
+  if len(values) == 1:
+    return f'{values[0]:.{digits}f}' + (f' ± {within:.{digits}f}' if within is not None else '')
+  return f'{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}'
+
+
+def format_metrics(row: tables.Row, results: List[Dict]) -> str:
+  """The 'ours' cell: every metric of the row, over its seeds."""
+  def scores(name):  # Of G's samples, or of the real rows in their place.
+    return [(r['summary']['reference'] if row.real_data else r['summary']).get(name)
+            for r in results]
+
+  parts = []
+  for metric in row.metrics:
+    if metric == tables.PARZEN:
+      parts.append(f'Parzen LL {_spread(scores("test_ll"), scores("test_stderr")[0], 2)}')
+    elif metric in (tables.INCEPTION, tables.CLASSIFIER):
+      found = scores(metric)
+      if any(f is None for f in found):
+        if metric == tables.INCEPTION and results[0]['inception_off']:
+          parts.append('IS: not computed (no --inception_weights)')
+        continue
+      name = 'IS' if metric == tables.INCEPTION else 'classifier IS'
+      parts.append(f'{name} {_spread([f["is_mean"] for f in found], found[0]["is_std"], 2)}, '
+                   f'FID {_spread([f["fid"] for f in found], None, 2)}')
+    elif metric == tables.MODES:
+      found = scores('mode_coverage')
+      parts.append(
+          f'modes {_spread([f["modes_covered"] for f in found], None, 1)} of '
+          f'{found[0]["num_modes"]}, high quality '
+          f'{_spread([100 * f["high_quality_fraction"] for f in found], None, 1)} %')
+  return '; '.join(parts)
+
+
+def _hours(seconds: float) -> str:
+  if not np.isfinite(seconds):
+    return '?'
+  minutes = seconds / 60
+  return f'{minutes:.1f} min' if minutes < 120 else f'{minutes / 60:.1f} h'
+
+
+def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
+             command: str) -> str:
+  lines = [f'# {table.title}', '',
+           f'`{command}` on {datetime.date.today().isoformat()} ({platform.node()}).', '']
+  if runlocal:
+    lines += ['**runlocal**: tiny networks trained for 2 steps, stand-in data where the dataset is '
+              'absent. This checks the pipeline end to end; the numbers are not results.', '']
+  lines += ['| row | published | ours | config | seeds | steps | hardware | training time |',
+            '| --- | --- | --- | --- | --- | --- | --- | --- |']
+  for entry in rows:
+    row, results = entry['row'], entry['results']
+    config = f'`experiments/{row.experiment}.py' + (':runlocal`' if runlocal else '`')
+    if row.overrides and not runlocal:
+      config += ' ' + ' '.join(f'`{f}`' for f in overrides.flags(row.overrides))
+    seeds = ', '.join(str(s) for s in row.seeds)
+    if entry.get('error'):
+      lines.append(f'| {row.label} | {row.published} | not run: {entry["error"]} | {config} | '
+                   f'{seeds} | | | |')
+      continue
+    ours = format_metrics(row, results)
+    if any(r['stand_in'] for r in results):
+      ours += ' (stand-in data)'
+    steps = ', '.join(sorted({str(r['steps']) for r in results}))
+    hardware = ', '.join(sorted({r['hardware'] for r in results}))
+    wall = _hours(sum(r['seconds'] for r in results))
+    lines.append(f'| {row.label} | {row.published} | {ours} | {config} | {seeds} | {steps} | '
+                 f'{hardware} | {wall}{" (all seeds)" if len(results) > 1 else ""} |')
+  if table.note:
+    lines += ['', table.note]
+  lines += ['', f'Workdirs: `{rows[0]["root"]}/<experiment>{"-runlocal" if runlocal else ""}/seed=S`'
+            ' (eval/summary.json holds every number above).']
+  return '\n'.join(lines) + '\n'
+
+
+def reproduce(name: str, root: str, runlocal: bool, inception_weights: str) -> str:
+  """Runs the table; returns (its Markdown, the rows that could not run, reported in it)."""
+  table = tables.TABLES[name]
+  if (not runlocal and not inception_weights
+      and any(tables.INCEPTION in r.metrics for r in table.rows)):
+    from gan_jax import evaluate  # pylint: disable=g-import-not-at-top
+    evaluate.inception_variables(_config(table.rows[0], 0, False, '').eval)  # Raises what is missing.
+  rows = []
+  for row in table.rows:
+    entry = {'row': row, 'results': [], 'root': root}
+    try:
+      for seed in row.seeds:
+        logging.info('%s: %s, seed %d', name, row.label, seed)
+        entry['results'].append(run_seed(row, seed, root, runlocal, inception_weights))
+    except errors.GanJaxError as e:
+      entry['error'] = str(e)
+      logging.error('%s: %s failed: %s', name, row.label, e)
+    rows.append(entry)
+  command = 'python -m launch.reproduce ' + ' '.join(sys.argv[1:])
+  return markdown(name, table, rows, runlocal, command), [r for r in rows if r.get('error')]
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  try:
+    text, failed = reproduce(FLAGS.table, FLAGS.root, FLAGS.runlocal, FLAGS.inception_weights)
+  except errors.GanJaxError as e:
+    print(f'launch.reproduce: error: {e}', file=sys.stderr)
+    sys.exit(1)
+  output = FLAGS.output or os.path.join(
+      FLAGS.root, 'tables', f'{FLAGS.table}{"-runlocal" if FLAGS.runlocal else ""}.md')
+  os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+  with open(output, 'w', encoding='utf-8') as f:
+    f.write(text)
+  print(text)
+  if failed:
+    print(f'launch.reproduce: error: {len(failed)} row(s) could not run: ' +
+          '; '.join(f'{r["row"].label}: {r["error"]}' for r in failed), file=sys.stderr)
+    sys.exit(1)
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,80 @@
+"""The papers' tables as data: each row an experiment, its seeds, the metric and the published value.
+
+Goodfellow et al. (2014), Table 1: Parzen window log-likelihood of MNIST and TFD test data.
+Warde-Farley & Bengio (2017), Tables 1-3: Inception score (10 splits of 5,000 samples) on
+CIFAR-10, STL-10 (48x48) and ImageNet (32x32). `offline`: what runs on a CPU without downloads —
+the ring of 8 Gaussians (GAN vs GAN+DFM, 5 seeds), sklearn digits and Fashion-MNIST (Parzen and
+classifier-space scores); the papers have no numbers for these.
+"""
+import dataclasses
+from typing import Dict, Optional, Tuple
+
+# Metrics a row reports, read from each run's eval/summary.json.
+PARZEN = 'parzen'  # Test log-likelihood (nats) of the checkpoint chosen on validation.
+INCEPTION = 'inception'  # Inception score (FID beside it) of the FID InceptionV3.
+CLASSIFIER = 'classifier'  # The same in a small classifier's space (offline).
+MODES = 'modes'  # Modes covered and high-quality samples (toy mixtures).
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+  label: str
+  experiment: str  # experiments/<experiment>.py
+  metrics: Tuple[str, ...]
+  published: str = 'not in the paper'
+  seeds: Tuple[int, ...] = (0,)
+  overrides: Dict[str, object] = dataclasses.field(default_factory=dict)  # Resumable keys only.
+  real_data: bool = False  # Report the run's reference (real data) instead of its samples.
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+  title: str
+  rows: Tuple[Row, ...]
+  note: Optional[str] = None
+
+
+_FIVE = (0, 1, 2, 3, 4)
+# Fashion-MNIST rows: 60k steps (120 epochs), every 5k-step checkpoint kept for selection.
+_FASHION = {'num_train_steps': 60_000, 'keep_checkpoints': 20, 'sample_every_steps': 5000}
+
+TABLES = {
+    'gan_parzen': Table(
+        'Goodfellow et al. (2014), Table 1: Parzen window log-likelihood (nats) of test data',
+        (Row('GAN, MNIST', 'mnist_gan', (PARZEN,), published='225 ± 2'),
+         Row('GAN, TFD', 'tfd_gan', (PARZEN,), published='2057 ± 26')),
+        note='MNIST: mean ± s.e. over test examples; TFD: mean over folds ± s.e. across folds.'),
+    'dfm_cifar10': Table(
+        'Warde-Farley & Bengio (2017), Table 1: Inception score on CIFAR-10',
+        (Row('Real data (training set)', 'cifar10_dfm', (INCEPTION,), published='11.24',
+             real_data=True),
+         Row('DCGAN baseline (ours, same networks)', 'cifar10_dcgan', (INCEPTION, CLASSIFIER)),
+         Row('Denoising feature matching', 'cifar10_dfm', (INCEPTION, CLASSIFIER),
+             published='7.72 ± .13'))),
+    'dfm_stl10': Table(
+        'Warde-Farley & Bengio (2017), Table 2: Inception score on STL-10 (48x48)',
+        (Row('GAN (DCGAN)', 'stl10_gan', (INCEPTION,), published='7.84 ± .07'),
+         Row('Denoising feature matching', 'stl10_dfm', (INCEPTION,), published='8.51 ± .13'))),
+    'dfm_imagenet32': Table(
+        'Warde-Farley & Bengio (2017), Table 3: Inception score on ImageNet 32x32',
+        (Row('DCGAN', 'imagenet32_dcgan', (INCEPTION,), published='8.83 ± .14'),
+         Row('Denoising feature matching', 'imagenet32_dfm', (INCEPTION,),
+             published='9.18 ± .13'))),
+    'offline': Table(
+        'Offline comparison, GAN vs GAN + denoising feature matching (no published numbers)',
+        (Row('Ring of 8 Gaussians, GAN', 'toy_ring_gan', (MODES,), seeds=_FIVE),
+         Row('Ring of 8 Gaussians, GAN + DFM', 'toy_ring_dfm', (MODES,), seeds=_FIVE),
+         Row('sklearn digits, real data (held-out training rows)', 'digits_gan',
+             (PARZEN, CLASSIFIER), real_data=True),
+         Row('sklearn digits, GAN', 'digits_gan', (PARZEN, CLASSIFIER)),
+         Row('sklearn digits, GAN + DFM', 'digits_dfm', (PARZEN, CLASSIFIER)),
+         Row('Fashion-MNIST, real data (held-out training rows)', 'fashion_mnist_gan',
+             (PARZEN, CLASSIFIER), overrides=_FASHION, real_data=True),
+         Row('Fashion-MNIST, GAN', 'fashion_mnist_gan', (PARZEN, CLASSIFIER), overrides=_FASHION),
+         Row('Fashion-MNIST, GAN + DFM', 'fashion_mnist_dfm', (PARZEN, CLASSIFIER),
+             overrides=_FASHION)),
+        note=('Ring: mean ± std over seeds; modes hold >= 10 % of a fair share of samples '
+              'within 3σ of a centre. Parzen: test LL ± s.e. of the checkpoint chosen on '
+              'validation. Classifier IS/FID: a small CNN trained on the labelled training '
+              'split; FID against the test split.')),
+}

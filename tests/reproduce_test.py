@@ -1,0 +1,74 @@
+"""launch.reproduce: tables from the workdirs' evaluations, reused when finished."""
+import json
+import os
+
+import pytest
+
+from gan_jax import errors
+from launch import reproduce
+from launch import tables
+
+
+def _read(path):
+  with open(path) as f:
+    return json.load(f)
+
+
+def test_every_table_row_names_an_experiment_that_loads():
+  for table in tables.TABLES.values():
+    for row in table.rows:
+      for runlocal in (False, True):
+        config = reproduce._config(row, row.seeds[-1], runlocal, '')
+        assert config.seed == row.seeds[-1]
+        for key, value in ({} if runlocal else row.overrides).items():
+          assert config[key] == value
+
+
+def test_train_seconds_counts_each_step_once(tmp_path):
+  records = [{'step': 10, 'steps_per_sec': 5.0}, {'step': 20, 'steps_per_sec': 2.0},
+             {'step': 20, 'steps_per_sec': 10.0},  # Logged again after a resume: this counts.
+             {'step': 40, 'steps_per_sec': 4.0}]
+  with open(tmp_path / 'metrics.jsonl', 'w') as f:
+    f.writelines(json.dumps(r) + '\n' for r in records)
+  assert reproduce._train_seconds(str(tmp_path)) == pytest.approx(10 / 5 + 10 / 10 + 20 / 4)
+
+
+def test_seeds_are_summarised_as_mean_and_std():
+  row = tables.Row('ring', 'toy_ring_gan', (tables.MODES,), seeds=(0, 1))
+  coverage = [{'modes_covered': 6, 'num_modes': 8, 'high_quality_fraction': 0.8},
+              {'modes_covered': 2, 'num_modes': 8, 'high_quality_fraction': 0.4}]
+  results = [{'summary': {'mode_coverage': c}, 'inception_off': False} for c in coverage]
+  assert reproduce.format_metrics(row, results) == (
+      'modes 4.0 ± 2.0 of 8, high quality 60.0 ± 20.0 %')
+  one = tables.Row('digits', 'digits_gan', (tables.PARZEN,))
+  summary = {'test_ll': 20.834, 'test_stderr': 0.63, 'reference': {'test_ll': 29.25,
+                                                                    'test_stderr': 0.89}}
+  assert reproduce.format_metrics(one, [{'summary': summary}]) == 'Parzen LL 20.83 ± 0.63'
+  real = tables.Row('real', 'digits_gan', (tables.PARZEN,), real_data=True)
+  assert reproduce.format_metrics(real, [{'summary': summary}]) == 'Parzen LL 29.25 ± 0.89'
+
+
+def test_full_inception_table_without_weights_stops_before_training(tmp_path):
+  with pytest.raises(errors.ConfigError, match='config.eval.inception_weights'):
+    reproduce.reproduce('dfm_cifar10', str(tmp_path), runlocal=False, inception_weights='')
+  assert not os.listdir(tmp_path)
+
+
+def test_runlocal_table_is_built_from_the_runs_and_reuses_them(tmp_path):
+  root = str(tmp_path)
+  text, failed = reproduce.reproduce('gan_parzen', root, runlocal=True, inception_weights='')
+  assert not failed
+  assert '**runlocal**' in text
+  for experiment, published in (('mnist_gan', '225 ± 2'), ('tfd_gan', '2057 ± 26')):
+    workdir = os.path.join(root, f'{experiment}-runlocal', 'seed=0')
+    summary = _read(os.path.join(workdir, 'eval', 'summary.json'))
+    line = next(l for l in text.splitlines() if f'experiments/{experiment}.py:runlocal' in l)
+    assert published in line and '(stand-in data)' in line
+    assert f'Parzen LL {summary["test_ll"]:.2f} ± {summary["test_stderr"]:.2f}' in line
+    assert _read(os.path.join(workdir, 'hardware.json'))['description'] in line
+  # A second run reuses the finished training and evaluations.
+  metrics = os.path.join(root, 'mnist_gan-runlocal', 'seed=0', 'metrics.jsonl')
+  before = open(metrics).read()
+  again, _ = reproduce.reproduce('gan_parzen', root, runlocal=True, inception_weights='')
+  assert open(metrics).read() == before
+  assert again.split('\n', 3)[3] == text.split('\n', 3)[3]  # Same table (the date line aside).
