@@ -1,12 +1,16 @@
 """Checkpoints under workdir/checkpoints with orbax: the GANState and the data iterator's position.
 
 Restoring walks back from the newest step: a checkpoint that cannot be read is reported, moved
-aside to `<step>.corrupt` (never deleted) and the previous one is tried.
+aside to `<step>.corrupt` (never deleted) and the previous one is tried. A readable checkpoint of
+a different model (the code changed its parameters) is not corruption: it is refused, untouched.
 """
+import json
 import os
 from typing import Any, List, Optional, Tuple
 
 from absl import logging
+import flax
+import jax
 import orbax.checkpoint as ocp
 
 from gan_jax import errors
@@ -54,6 +58,7 @@ class Checkpointer:
             step, args=ocp.args.Composite(state=ocp.args.StandardRestore(template),
                                           data=ocp.args.JsonRestore()))
       except _READ_ERRORS as e:
+        self._check_same_model(step, template)
         if self._read_only:
           raise errors.CheckpointError(
               f'the checkpoint at step {step} in {self.directory} is unreadable ({type(e).__name__})'
@@ -63,9 +68,30 @@ class Checkpointer:
       return step, restored['state'], restored['data']
     return None
 
+  def _check_same_model(self, step: int, template: Any) -> None:
+    """Raises CheckpointError if the checkpoint's metadata is readable and names other
+    parameters than `template` has (a model changed by the code, not a damaged file)."""
+    path = os.path.join(self.directory, str(step), 'state', '_METADATA')
+    try:
+      with open(path, encoding='utf-8') as f:
+        saved = set(json.load(f)['tree_metadata'])
+    except (OSError, ValueError, KeyError, TypeError):
+      return  # No readable metadata: a damaged checkpoint.
+    expected = {str(k) for k in flax.traverse_util.flatten_dict(
+        flax.serialization.to_state_dict(jax.device_get(template)))}
+    missing, unexpected = sorted(expected - saved), sorted(saved - expected)
+    if missing or unexpected:
+      example = (missing or unexpected)[0]
+      raise errors.CheckpointError(
+          f'the checkpoint at step {step} in {self.directory} holds a different model '
+          f'({len(missing)} parameters missing, {len(unexpected)} unexpected, e.g. {example}): '
+          'the code or config that wrote it differs; use that version, or a new --workdir')
+
   def _set_aside(self, step: int, error: Exception) -> None:
     source = os.path.join(self.directory, str(step))
     target = source + '.corrupt'
+    if jax.process_index() != 0:  # Process 0 moves it; every process falls back.
+      return
     suffix = 1
     while os.path.exists(target):
       target, suffix = f'{source}.corrupt{suffix}', suffix + 1

@@ -27,3 +27,9 @@ class WorkdirError(GanJaxError):
 
 class NonFiniteLossError(GanJaxError):
   """A loss became NaN or Inf during training."""
+
+
+class Preempted(Exception):
+  """SIGTERM stopped training after checkpointing the step it reached: not an error, but not a
+  finished run either (exit status 143, so schedulers and sweeps rerun it)."""
+  EXIT_STATUS = 143  # 128 + SIGTERM, what a process killed by SIGTERM reports.

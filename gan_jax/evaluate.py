@@ -82,7 +82,7 @@ class _Run:
       raise errors.CheckpointError(f'no checkpoints in {directory}; train first with the same '
                                    '--config and --workdir')
     # The model must be the one trained; eval.* and the run's length/cadence may differ.
-    workdir_lib.check_same_run(workdir, changed)
+    workdir_lib.check_same_run(workdir, changed, config)
     self.checkpointer = checkpointing.Checkpointer(directory, keep=config.keep_checkpoints,
                                                    save_interval_steps=1, read_only=True)
 
@@ -165,15 +165,15 @@ class _Scorers:
     if self.sets is not None:
       result.update(protocols.evaluate(lambda s: s.reference, self.sets, ev))
     training = self.run.dataset.examples
-    if self.classifier or self.inception_variables is not None:
-      num = max(ev.num_reference, ev.inception_samples if self.inception_variables is not None
-                else 0)
-      rows = np.sort(np.random.default_rng(ev.seed).permutation(len(training))[:num])
-      real = data.to_float(np.asarray(training[rows]))
-      if self.classifier:
-        result['classifier'] = self.classifier(real[:ev.num_reference])
-      if self.inception_variables is not None:
-        result['inception'] = self._inception(real[:ev.inception_samples])
+    permutation = np.random.default_rng(ev.seed).permutation(len(training))
+
+    def rows(num):  # The first `num` of one random order: the Parzen reference's rows too.
+      return data.to_float(np.asarray(training[np.sort(permutation[:num])]))
+
+    if self.classifier:
+      result['classifier'] = self.classifier(rows(ev.num_reference))
+    if self.inception_variables is not None:
+      result['inception'] = self._inception(rows(ev.inception_samples))
     result['num_training_rows'] = int(min(len(training), ev.num_reference))
     return result
 

@@ -72,14 +72,17 @@ def main(argv):
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   logging.get_absl_handler().addFilter(_QuietLibraries())
   try:
-    parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
     if FLAGS.mode == 'train':
+      parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
       train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
-    elif parallel.is_primary():  # Evaluation runs on one process.
+    elif parallel.is_first_host(FLAGS.process_id):  # Evaluation runs on one host, on its own.
       evaluate.evaluate(FLAGS.config, FLAGS.workdir, all_checkpoints=FLAGS.all_checkpoints)
   except errors.GanJaxError as e:
     print(f'gan_jax: error: {e}', file=sys.stderr)
     sys.exit(1)
+  except errors.Preempted as e:
+    print(f'gan_jax: {e}', file=sys.stderr)
+    sys.exit(errors.Preempted.EXIT_STATUS)
 
 
 if __name__ == '__main__':

@@ -23,12 +23,22 @@ from gan_jax import steps
 
 AXIS = 'batch'
 
-# Environment variables that mean "this process is one of several" (cluster auto-detection).
-_CLUSTER_ENV = ('JAX_COORDINATOR_ADDRESS', 'SLURM_NTASKS', 'OMPI_COMM_WORLD_SIZE')
+def _cluster_processes() -> int:
+  """How many processes the environment says this run has (1 when it says nothing): a TPU pod's
+  workers, a SLURM step's tasks (launched with srun), an Open MPI world."""
+  if os.environ.get('TPU_WORKER_HOSTNAMES'):
+    return len(os.environ['TPU_WORKER_HOSTNAMES'].split(','))
+  if os.environ.get('SLURM_STEP_NODELIST'):
+    return int(os.environ.get('SLURM_STEP_NUM_TASKS', os.environ.get('SLURM_NTASKS', '1')))
+  return int(os.environ.get('OMPI_COMM_WORLD_SIZE', '1'))
 
 
-def _multihost_tpu() -> bool:
-  return len(os.environ.get('TPU_WORKER_HOSTNAMES', '').split(',')) > 1
+def is_first_host(process_id: int = -1) -> bool:
+  """Whether this host is the first of the run's (without jax.distributed: evaluation)."""
+  for key in ('TPU_WORKER_ID', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
+    if key in os.environ:
+      return os.environ[key] == '0'
+  return process_id <= 0
 
 
 def initialize(coordinator_address: str = '', num_processes: int = 0,
@@ -39,7 +49,7 @@ def initialize(coordinator_address: str = '', num_processes: int = 0,
   TPU pod or a known cluster environment is detected and jax reads the rest from it.
   """
   explicit = bool(coordinator_address) or num_processes > 1
-  if not (explicit or _multihost_tpu() or any(k in os.environ for k in _CLUSTER_ENV)):
+  if not explicit and _cluster_processes() <= 1:
     return
   if explicit and not (coordinator_address and num_processes > 1 and process_id >= 0):
     raise errors.ConfigError('a multi-process run needs --coordinator_address=HOST:PORT, '

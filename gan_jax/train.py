@@ -2,7 +2,7 @@
 
 The step runs under pmap over every device (gan_jax/parallel.py), on one process or many; only
 process 0 writes config.json, metrics and samples. SIGTERM (how TPU VMs are preempted) ends the
-run cleanly after a checkpoint of the step reached; the same command resumes it.
+run after a checkpoint of the step reached, raising errors.Preempted; the same command resumes.
 """
 import functools
 import json
@@ -150,7 +150,6 @@ def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
   primary = parallel.is_primary()
   if primary:
     workdir_lib.prepare(workdir, config)
-    _write_hardware(workdir)
   logging.info('Training on %d device(s) (%s), %d process(es); workdir %s', jax.device_count(),
                jax.devices()[0].platform, jax.process_count(), workdir)
 
@@ -168,6 +167,8 @@ def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
     logging.info('Already trained for %d steps; nothing to do.', start)
     return state
 
+  if primary:
+    _write_hardware(workdir)
   train_step = parallel.train_step(spec)
   fixed_z = prior.sample_noise(sample_rng, config.num_samples, config.noise.dim,
                                config.noise.prior)
@@ -195,9 +196,8 @@ def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
       if checkpoint_now:
         checkpointer.save(step, parallel.unreplicate(state), batches.get_state(), force=True)
       if preempted and not last:
-        logging.warning('Preempted: stopped after step %d with its checkpoint written; run the '
-                        'same command to resume.', step)
-        break
+        raise errors.Preempted(f'preempted: stopped after step {step} with its checkpoint '
+                               'written; run the same command to resume')
   finally:
     preemption.close()
     checkpointer.wait()

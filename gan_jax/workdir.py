@@ -1,5 +1,6 @@
 """A run's workdir belongs to one config: resuming may change only the run's length and cadence
-(and evaluation may change eval.*); anything else is another run and is refused."""
+(and evaluation may change eval.*; a run without DFM ignores dfm.*); anything else is another
+run and is refused."""
 import json
 import os
 
@@ -27,8 +28,14 @@ def changed_keys(workdir: str, config):
   return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 
-def check_same_run(workdir: str, changed) -> None:
-  refused = [k for k in changed if k not in RESUMABLE_KEYS and not k.startswith('eval.')]
+def _unused(key: str, config) -> bool:
+  """Keys that cannot change this run: the DFM settings of a run without DFM."""
+  return key.startswith('dfm.') and key != 'dfm.enabled' and not config.dfm.enabled
+
+
+def check_same_run(workdir: str, changed, config) -> None:
+  refused = [k for k in changed if k not in RESUMABLE_KEYS and not k.startswith('eval.')
+             and not _unused(k, config)]
   if refused:
     raise errors.WorkdirError(
         f'{workdir} holds a run with a different config ({", ".join(refused)} differ); use its '
@@ -40,7 +47,7 @@ def prepare(workdir: str, config) -> None:
   os.makedirs(workdir, exist_ok=True)
   changed = changed_keys(workdir, config)
   if changed is not None:
-    check_same_run(workdir, changed)
+    check_same_run(workdir, changed, config)
     if not changed:
       return
   path = os.path.join(workdir, 'config.json')

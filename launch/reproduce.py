@@ -113,7 +113,7 @@ def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool,
     raise errors.DatasetUnavailableError(stand_in)
   context = (mock.mock_data(config.data, os.path.join(workdir, 'stand_in_data'))
              if stand_in else contextlib.nullcontext())
-  with context:
+  with context:  # A preempted run raises errors.Preempted here: nothing is evaluated.
     state = train.train_and_evaluate(config, workdir)
     summary = evaluate.evaluate(config, workdir, all_checkpoints=True)
   return {'summary': summary, 'workdir': workdir, 'steps': int(state.step),
@@ -127,7 +127,7 @@ def _spread(values: List[float], within: Optional[float], digits: int) -> str:
   """One seed: value ± its within-run uncertainty; several: mean ± std over seeds."""
   if len(values) == 1:
     return f'{values[0]:.{digits}f}' + (f' ± {within:.{digits}f}' if within is not None else '')
-  return f'{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}'
+  return f'{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}'
 
 
 def format_metrics(row: tables.Row, results: List[Dict]) -> str:
@@ -187,7 +187,7 @@ def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
     ours = format_metrics(row, results)
     if any(r['stand_in'] for r in results):
       ours += ' (stand-in data)'
-    steps = ', '.join(sorted({str(r['steps']) for r in results}))
+    steps = ', '.join(str(s) for s in sorted({r['steps'] for r in results}))
     hardware = ', '.join(sorted({r['hardware'] for r in results}))
     wall = _hours(sum(r['seconds'] for r in results))
     lines.append(f'| {row.label} | {row.published} | {ours} | {config} | {seeds} | {steps} | '
@@ -229,6 +229,9 @@ def main(argv):
   except errors.GanJaxError as e:
     print(f'launch.reproduce: error: {e}', file=sys.stderr)
     sys.exit(1)
+  except errors.Preempted as e:
+    print(f'launch.reproduce: {e}; no table was written', file=sys.stderr)
+    sys.exit(errors.Preempted.EXIT_STATUS)
   output = FLAGS.output or os.path.join(
       FLAGS.root, 'tables', f'{FLAGS.table}{"-runlocal" if FLAGS.runlocal else ""}.md')
   os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)

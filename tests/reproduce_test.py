@@ -39,7 +39,7 @@ def test_seeds_are_summarised_as_mean_and_std():
               {'modes_covered': 2, 'num_modes': 8, 'high_quality_fraction': 0.4}]
   results = [{'summary': {'mode_coverage': c}, 'inception_off': False} for c in coverage]
   assert reproduce.format_metrics(row, results) == (
-      'modes 4.0 ± 2.0 of 8, high quality 60.0 ± 20.0 %')
+      'modes 4.0 ± 2.8 of 8, high quality 60.0 ± 28.3 %')
   one = tables.Row('digits', 'digits_gan', (tables.PARZEN,))
   summary = {'test_ll': 20.834, 'test_stderr': 0.63, 'reference': {'test_ll': 29.25,
                                                                     'test_stderr': 0.89}}

@@ -111,3 +111,27 @@ def test_missing_dataset_writes_nothing(tmp_path):
   with pytest.raises(errors.ConfigError, match='num_test'):
     train.train_and_evaluate(config, str(tmp_path / 'run'))
   assert not os.path.exists(tmp_path / 'run')
+
+
+def test_checkpoint_of_another_model_is_refused_not_set_aside(tmp_path):
+  """A readable checkpoint whose parameters differ from the model's (the code changed) is not
+  corruption: restoring refuses it with one line and leaves it where it is."""
+  from gan_jax import checkpointing
+  from gan_jax import data
+  from experiments import digits_dfm
+  gan, dfm = digits_gan.get_config('runlocal'), digits_dfm.get_config('runlocal')
+  dataset = data.get_dataset(gan.data, 'train', batch_size=gan.batch_size)
+  def state(config):
+    return train.create_train_state(config, dataset, steps.StepSpec.from_config(config),
+                                    jax.random.PRNGKey(0))
+  directory = str(tmp_path / 'checkpoints')
+  saver = checkpointing.Checkpointer(directory, keep=3, save_interval_steps=1)
+  saver.save(1, state(gan), {'position': 1}, force=True)
+  saver.wait()
+  saver.close()
+  reader = checkpointing.Checkpointer(directory, keep=3, save_interval_steps=1)
+  with pytest.raises(errors.CheckpointError, match='holds a different model') as info:
+    reader.restore(state(dfm))  # The same networks plus a denoiser.
+  assert '\n' not in str(info.value) and "'denoiser'" in str(info.value)
+  assert os.listdir(directory) == ['1']
+  assert reader.restore(state(gan))[0] == 1  # The model that wrote it still reads it.

@@ -7,7 +7,7 @@ TensorFlow. Preparing a stock dataset does need TensorFlow and internet: do it o
 A split is read into memory whole, or with config.data.in_memory=False (ImageNet 32x32: 1.28M
 images) kept on disk as a `LazyRows`, which grain's pipeline reads a batch of records at a time.
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -68,12 +68,15 @@ class LazyRows:
   len, shape, dtype, ndim; an int gives one example, a slice a narrower view, an integer array
   the stacked examples. Only the records asked for are read (and downsampled)."""
 
-  def __init__(self, source, key: str, factor: int = 1, rows: Optional[np.ndarray] = None):
+  def __init__(self, source, key: str, factor: int = 1, rows: Optional[np.ndarray] = None,
+               example: Optional[Tuple[Tuple[int, ...], np.dtype]] = None):
     self._source, self._key, self._factor = source, key, factor
     self._rows = np.arange(len(source)) if rows is None else rows
-    first = self._decode(source[int(self._rows[0])]) if len(self._rows) else None
-    self.dtype = first.dtype if first is not None else np.uint8
-    self.shape = (len(self._rows), *(first.shape if first is not None else ()))
+    if example is None:  # (shape, dtype) of one example, from the first record.
+      first = self._decode(source[int(self._rows[0])])
+      example = (first.shape, first.dtype)
+    self._example = example
+    self.shape, self.dtype = (len(self._rows), *example[0]), example[1]
     self.ndim = len(self.shape)
 
   def _decode(self, record) -> np.ndarray:
@@ -84,7 +87,7 @@ class LazyRows:
 
   def __getitem__(self, index):
     if isinstance(index, slice):
-      return LazyRows(self._source, self._key, self._factor, self._rows[index])
+      return LazyRows(self._source, self._key, self._factor, self._rows[index], self._example)
     if np.ndim(index) == 0:
       return self._decode(self._source[int(self._rows[index])])
     records = [int(i) for i in self._rows[np.asarray(index)]]
