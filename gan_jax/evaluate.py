@@ -132,14 +132,14 @@ class _Scorers:
   def _inception(self, images: np.ndarray) -> Dict:
     """IS of `images` (config.eval.num_splits splits) and FID against the test split."""
     ev = self.config.eval
-    if self._inception_test is None:  # The test split's statistics, once per evaluation.
+    if self._inception_test is None:  # The test split's features, once per evaluation.
       test = data.load_split(self.config.data, 'test')
       test = test[:ev.num_test] if ev.num_test else test
-      _, features = inception.outputs(self.inception_variables, data.to_float(np.asarray(test)))
-      self._inception_test = scores.gaussian_statistics(features)
+      self._inception_test = inception.outputs(self.inception_variables,
+                                               data.to_float(np.asarray(test)))[1]
     probs, features = inception.outputs(self.inception_variables, images)
     is_mean, is_std = scores.inception_score(probs, ev.num_splits)
-    fid = scores.frechet_distance(*scores.gaussian_statistics(features), *self._inception_test)
+    fid = scores.feature_frechet_distance(features, self._inception_test)
     return {'is_mean': is_mean, 'is_std': is_std, 'fid': fid, 'num_samples': len(images)}
 
   def generator(self, g_state) -> Dict:

@@ -155,7 +155,8 @@ def test_cifar10_dfm_end_to_end_on_mock_data_with_inception_scores(tmp_path):
   weights = str(tmp_path / 'inception_fid.npz')
   inception.save_variables(weights, inception.random_variables(0))
   config.eval.classifier_scores = False
-  config.eval.num_test, config.eval.num_reference = 8, 16  # Batches of 8: one compile.
+  config.eval.num_test, config.eval.num_reference = 4, 16
+  config.eval.inception_samples = 4  # Every Inception batch holds 4 images: one compile.
   no_weights = copy.deepcopy(config)
   config.eval.inception_weights = weights
   with mock.mock_data(config.data, str(tmp_path / 'data'), num_examples=48):
@@ -164,9 +165,9 @@ def test_cifar10_dfm_end_to_end_on_mock_data_with_inception_scores(tmp_path):
     with pytest.raises(errors.ConfigError) as info:
       evaluate.evaluate(no_weights, workdir)
     summary = evaluate.evaluate(config, workdir)
-    test = data.to_float(data.load_split(config.data, 'test')[:8])
+    test = data.to_float(data.load_split(config.data, "test")[:4])
     run = evaluate._Run(config, workdir)
-    samples = evaluate.generate(run.state(2).generator, run.noise(8, seed_offset=4))
+    samples = evaluate.generate(run.state(2).generator, run.noise(4, seed_offset=4))
   message = str(info.value)
   assert '\n' not in message
   assert 'config.eval.inception_weights' in message and 'convert_inception_weights' in message
@@ -174,7 +175,7 @@ def test_cifar10_dfm_end_to_end_on_mock_data_with_inception_scores(tmp_path):
   assert 'test_ll' not in summary and summary['selected_step'] == 2
   assert summary['selection'].startswith('the last checkpoint')
   record = summary['inception']
-  assert record['num_samples'] == config.eval.inception_samples == 8
+  assert record['num_samples'] == config.eval.inception_samples == 4
   # Recomputed independently: the same z, restored G, the IS formula written out here.
   variables = inception.load_variables(weights)
   probs, features = inception.outputs(variables, samples)
@@ -186,8 +187,7 @@ def test_cifar10_dfm_end_to_end_on_mock_data_with_inception_scores(tmp_path):
   np.testing.assert_allclose(record['is_std'], np.std(split_scores), rtol=1e-6, atol=1e-9)
   _, test_features = inception.outputs(variables, test)
   np.testing.assert_allclose(
-      record['fid'], scores.frechet_distance(*scores.gaussian_statistics(features),
-                                             *scores.gaussian_statistics(test_features)),
+      record['fid'], scores.feature_frechet_distance(features, test_features),
       rtol=1e-6)
-  assert summary['reference']['inception']['num_samples'] == 8
+  assert summary['reference']["inception"]["num_samples"] == 4
   assert os.path.exists(os.path.join(workdir, 'figures', 'fig2_samples_nearest_step_000002.png'))

@@ -81,3 +81,13 @@ def test_frechet_distance_with_singular_covariances_matches_scipy_sqrtm():
   expected = np.trace(cov1 + cov2 - 2 * np.real(linalg.sqrtm(cov1 @ cov2)))
   assert scores.frechet_distance(np.zeros(5), cov1, np.zeros(5), cov2) == pytest.approx(
       expected, rel=1e-6)
+
+
+@pytest.mark.parametrize('n1,n2', [(12, 30), (40, 60), (200, 150)])
+def test_fid_from_features_equals_fid_from_their_statistics(n1, n2):
+  """The nuclear-norm path (fewer samples than dimensions) and the eigen path agree."""
+  rng = np.random.default_rng(n1)
+  x = rng.standard_normal((n1, 50)) @ rng.standard_normal((50, 50))
+  y = rng.standard_normal((n2, 50)) * 2.0 + 1.0
+  expected = scores.frechet_distance(*scores.gaussian_statistics(x), *scores.gaussian_statistics(y))
+  assert scores.feature_frechet_distance(x, y) == pytest.approx(expected, rel=1e-8)

@@ -130,6 +130,5 @@ def classifier_scores(params, num_classes: int, images: np.ndarray, reference: n
   probs, features = outputs(params, images, num_classes)
   _, reference_features = outputs(params, reference, num_classes)
   is_mean, is_std = scores.inception_score(probs, num_splits)
-  fid = scores.frechet_distance(*scores.gaussian_statistics(features),
-                                *scores.gaussian_statistics(reference_features))
+  fid = scores.feature_frechet_distance(features, reference_features)
   return {'is_mean': is_mean, 'is_std': is_std, 'fid': fid}

@@ -56,6 +56,27 @@ def frechet_distance(mu1, cov1, mu2, cov2) -> float:
   return float(diff @ diff + np.trace(cov1) + np.trace(cov2) - 2 * trace_sqrt)
 
 
+def feature_frechet_distance(features1: np.ndarray, features2: np.ndarray) -> float:
+  """The Fréchet distance of the Gaussians fitted to two feature sets [N, dim] (FID).
+
+  Equal to frechet_distance(*gaussian_statistics(features1), *gaussian_statistics(features2)).
+  With fewer samples than dimensions (small evaluations: 2048-d Inception features) it avoids the
+  dim x dim eigen-decompositions: with centred data A, B and Σ1 = AᵀA/(n1-1), Σ2 = BᵀB/(n2-1),
+  the non-zero eigenvalues of Σ1Σ2 are the squared singular values of A Bᵀ / √((n1-1)(n2-1)), so
+  Tr (Σ1Σ2)^½ is that matrix's nuclear norm (exact).
+  """
+  a = np.asarray(features1, np.float64)
+  b = np.asarray(features2, np.float64)
+  if min(len(a), len(b)) >= a.shape[1]:
+    return frechet_distance(*gaussian_statistics(a), *gaussian_statistics(b))
+  mu1, mu2 = a.mean(axis=0), b.mean(axis=0)
+  a, b = a - mu1, b - mu2
+  n1, n2 = len(a) - 1, len(b) - 1
+  trace_sqrt = np.sum(np.linalg.svd(a @ b.T, compute_uv=False)) / np.sqrt(n1 * n2)
+  diff = mu1 - mu2
+  return float(diff @ diff + np.sum(a * a) / n1 + np.sum(b * b) / n2 - 2 * trace_sqrt)
+
+
 def mode_coverage(samples: np.ndarray, centres: np.ndarray, std: float, threshold: float = 3.0,
                   min_share: float = 0.1) -> Dict[str, float]:
   """{'modes_covered', 'num_modes', 'high_quality_fraction', 'mode_kl'}: the last is
