@@ -1,14 +1,14 @@
 """Data parallelism: the same `steps.train_step` under pmap over every device, on one host or many.
 
 The global batch (config.batch_size rows per discriminator update) is cut into one shard per
-device of every process: each process reads only its processes' rows (data.batch_pipeline's
+device of every process: each process reads only its own rows (data.batch_pipeline's
 `shard`), and splits them over its local devices. Inside the step, gradients, batch statistics and
 metrics are averaged with `lax.pmean` over `AXIS`, batch norm computes its statistics over the
 whole batch, and z is drawn for the whole batch and sliced (steps.py), so 1 or N devices give the
 same training. The state is replicated on the local devices; checkpoints hold one host copy.
 
 Multi-process runs (TPU pods, several GPU hosts) call `jax.distributed.initialize` first: with
-explicit flags, or from the environment on a TPU pod / SLURM / with JAX_COORDINATOR_ADDRESS set.
+explicit flags, or from the environment of a TPU pod, an srun step or an Open MPI world.
 """
 import functools
 import os
@@ -22,6 +22,7 @@ from gan_jax import errors
 from gan_jax import steps
 
 AXIS = 'batch'
+
 
 def _cluster_processes() -> int:
   """How many processes the environment says this run has (1 when it says nothing): a TPU pod's
@@ -96,12 +97,11 @@ def replicate(tree: Any) -> Any:
 
 
 def unreplicate(tree: Any) -> Any:
-  """One host copy (numpy) of a replicated tree: this process's first device's."""
-  def first(x):
-    if isinstance(x, jax.Array):
-      x = x.addressable_shards[0].data  # Multi-process: the global array is not all here.
-    return np.asarray(x).reshape(np.shape(x)[1:])
-  return jax.tree.map(first, tree)
+  """One host copy (numpy) of a replicated tree: this process's first device's, fetched in one
+  transfer (multi-process: a global array is not all here, its first local shard is)."""
+  first = jax.tree.map(lambda x: x.addressable_shards[0].data if isinstance(x, jax.Array) else x,
+                       tree)
+  return jax.tree.map(lambda x: np.asarray(x).reshape(np.shape(x)[1:]), jax.device_get(first))
 
 
 def train_step(spec: steps.StepSpec):

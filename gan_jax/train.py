@@ -186,7 +186,7 @@ def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
       checkpoint_now = last or preempted or step % config.checkpoint_every_steps == 0
       if last or checkpoint_now or step % config.log_every_steps == 0:
         # Fetching the metrics waits for the device: done once per interval, not per step.
-        host = [parallel.unreplicate(h) for h in history]
+        host = parallel.unreplicate(history)
         _check_finite(host, step - len(host) + 1, checkpointer)
         log.write(step, _summarise(host))
         history = []

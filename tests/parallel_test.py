@@ -124,7 +124,7 @@ def test_two_processes_train_as_one(tmp_path):
   coordinator = f'127.0.0.1:{_free_port()}'
   procs = [subprocess.Popen(
       _command(tmp_path, f'multi_{i}', experiment, overrides, coordinator=coordinator,
-               process_id=i) + [],
+               process_id=i),
       cwd=ROOT, env=_env(1), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
       for i in range(2)]
   # Both processes train in one workdir, as on a pod with a shared filesystem.
