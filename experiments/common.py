@@ -45,6 +45,7 @@ def base_config() -> ml_collections.ConfigDict:
       name='maxout', hidden_units=(240, 240), num_pieces=5, init_range=0.005, input_keep=0.8,
       hidden_keep=0.5))
   config.discriminator_max_col_norm = 0.0  # pylearn2 max_col_norm; 0 = off (TFD: 1.9365).
+  config.generator_max_col_norm = 0.0  # The same on G's weight matrices (TFD: 1.9365).
 
   config.optimizer = released_momentum_sgd()
 

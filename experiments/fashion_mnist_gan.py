@@ -1,14 +1,17 @@
 """The released MNIST setup (experiments/mnist_gan.py) on Fashion-MNIST, read from local
-MNIST-format IDX files (Debian package dataset-fashion-mnist by default)."""
+MNIST-format IDX files (Debian package dataset-fashion-mnist by default; tfds's
+`fashion_mnist` with --config.data.source=tfds)."""
 from experiments import common
 from experiments import mnist_gan
 from gan_jax import data
+from gan_jax.data import idx
 from launch import grid
 
 
 def get_config(arg=None):
   config = mnist_gan.get_config()
-  config.data = data.default_config('idx', path='/usr/share/datasets/fashion-mnist')
+  config.data = data.default_config('idx', path=idx.FASHION_MNIST_DIR, alternatives=('tfds',),
+                                    name='fashion_mnist')
   config.eval.classifier_scores = True  # Offline IS / FID in a Fashion-MNIST classifier's space.
   if common.is_runlocal(arg):
     common.shrink_for_runlocal(config)

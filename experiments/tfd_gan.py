@@ -1,8 +1,11 @@
-"""Toronto Face Database, Table 1 row "Adversarial nets" (TFD): the released TFD hyperparameters.
+"""Toronto Face Database, Table 1 row "Adversarial nets" (TFD): the released TFD hyperparameters
+(goodfeli/adversarial tfd_pretrain/train.yaml).
 
 D: maxout 1200 units x 5 pieces, two layers, every column norm capped at 1.9365; SGD lr 0.05 with
-the MNIST schedules. G: one ReLU layer of 8000 then a sigmoid 48x48 output (the released
-generator's first layer; its pretrained decoder is not reproduced). Trained on the unlabelled set;
+the MNIST schedules. G: z ~ N(0, I)^100 (the released Generator's default noise; only MNIST's
+yaml asks for uniform), one ReLU layer of 8000 then a sigmoid 48x48 output, G's column norms
+capped at 1.9365 too (the released generator's first layer; its pretrained decoder is not
+reproduced). Trained on the unlabelled set;
 Parzen evaluation uses each fold's validation and test sets. TFD is not redistributable: give
 your TFD_48x48.mat with --config.data.path.
 """
@@ -19,7 +22,9 @@ def get_config(arg=None):
   config.num_train_steps = 22 * 1000  # The released run stopped after 22 epochs.
   config.generator.hidden_dims = (8000,)
   config.discriminator.hidden_units = (1200, 1200)
+  config.noise.prior = 'normal'
   config.discriminator_max_col_norm = 1.9365
+  config.generator_max_col_norm = 1.9365
   config.optimizer.learning_rate = 0.05
   config.eval.protocol = 'tfd_folds'  # σ per fold on its validation set; s.e. across folds.
   config.eval.num_validation = 0  # Each fold's whole validation set.
@@ -29,5 +34,7 @@ def get_config(arg=None):
 
 
 def sweep():
-  """The released max-norm constraint on D's columns, and without it; three seeds each."""
-  return grid.product(discriminator_max_col_norm=(1.9365, 0.0), seed=range(3))
+  """The released max-norm constraint on G's and D's columns, and without it; three seeds each."""
+  return grid.product(
+      grid.zip_(discriminator_max_col_norm=(1.9365, 0.0), generator_max_col_norm=(1.9365, 0.0)),
+      seed=range(3))

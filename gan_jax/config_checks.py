@@ -37,9 +37,9 @@ def validate(config) -> None:
            f'config.noise.prior={config.noise.prior!r} is unknown; use one of {list(prior.PRIORS)}')
   _require(isinstance(config.noise.dim, int) and config.noise.dim > 0,
            f'config.noise.dim={config.noise.dim!r} must be a positive integer')
-  _require(config.discriminator_max_col_norm >= 0,
-           f'config.discriminator_max_col_norm={config.discriminator_max_col_norm} must be >= 0 '
-           '(0 turns the constraint off)')
+  for key in ('discriminator_max_col_norm', 'generator_max_col_norm'):
+    _require(config[key] >= 0, f'config.{key}={config[key]} must be >= 0 (0 turns the constraint '
+             'off)')
   for key in ('input_keep', 'hidden_keep'):
     if key in config.discriminator:
       value = config.discriminator[key]

@@ -52,7 +52,7 @@ def pylearn2_momentum(learning_rate, momentum) -> optax.GradientTransformation:
 def max_column_norm(max_norm: float) -> optax.GradientTransformation:
   """Projects each weight matrix after the update so that no column's L2 norm exceeds `max_norm`.
 
-  pylearn2's `max_col_norm` (used for D on TFD): column j of a kernel [in, out] holds the incoming
+  pylearn2's `max_col_norm` (the released TFD setup caps every layer of G and D at 1.9365): column j of a kernel [in, out] holds the incoming
   weights of unit j. Biases and other non-matrix parameters are left alone.
   """
 

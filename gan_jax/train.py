@@ -39,7 +39,8 @@ def create_train_state(config, dataset: data.Dataset, spec: steps.StepSpec,
   generator = models.build_generator(config.generator, dataset.example_shape, spec.axis_name)
   discriminator = models.build_discriminator(config.discriminator, spec.axis_name)
   # Schedules count each network's own updates: D makes k of them per iteration.
-  g_tx = optim.make_optimizer(config.optimizer, dataset.steps_per_epoch)
+  g_tx = optim.make_optimizer(config.optimizer, dataset.steps_per_epoch,
+                              max_col_norm=config.generator_max_col_norm)
   d_tx = optim.make_optimizer(config.optimizer, dataset.steps_per_epoch * spec.discriminator_steps,
                               max_col_norm=config.discriminator_max_col_norm)
   params_fn = None

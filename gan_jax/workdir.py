@@ -10,6 +10,11 @@ from gan_jax import errors
 RESUMABLE_KEYS = ('num_train_steps', 'log_every_steps', 'checkpoint_every_steps',
                   'sample_every_steps', 'keep_checkpoints')
 
+# Keys added to the code after runs were made, with the value that gives the behaviour those runs
+# had: a config.json without the key is read as having that value (so it still resumes and is
+# evaluated, while any other value is a different run).
+ADDED_KEYS = {'generator_max_col_norm': 0.0}
+
 
 def _flatten(tree, prefix=''):
   if isinstance(tree, dict):
@@ -23,7 +28,7 @@ def changed_keys(workdir: str, config):
   if not os.path.exists(path):
     return None
   with open(path, encoding='utf-8') as f:
-    old = _flatten(json.load(f))
+    old = {**ADDED_KEYS, **_flatten(json.load(f))}
   new = _flatten(json.loads(config.to_json_best_effort()))
   return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 

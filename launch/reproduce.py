@@ -37,6 +37,7 @@ from absl import logging
 import numpy as np
 
 from gan_jax import errors
+from launch import fetch_data
 from launch import overrides
 from launch import plan
 from launch import tables
@@ -48,13 +49,20 @@ flags.DEFINE_bool('runlocal', False, 'Tiny settings and stand-in data: a quick c
 flags.DEFINE_string('inception_weights', '', 'The FID InceptionV3 .npz (config.eval.'
                     'inception_weights) for the Inception score tables.')
 flags.DEFINE_string('output', '', 'Where to write the Markdown (default <root>/tables/).')
+flags.DEFINE_bool('fetch', False, 'First obtain the datasets launch.fetch_data can fetch (MNIST) '
+                  'that a row needs and lacks.')
+flags.DEFINE_string('tfd_path', '', 'Your TFD_48x48.mat, for the TFD row of gan_parzen (TFD is '
+                    'not redistributable).')
 flags.mark_flag_as_required('table')
 
 
-def _config(row: tables.Row, seed: int, runlocal: bool, inception_weights: str):
+def _config(row: tables.Row, seed: int, runlocal: bool, inception_weights: str,
+            data_paths: Optional[Dict[str, str]] = None):
   module = importlib.import_module(f'experiments.{row.experiment}')
   config = module.get_config('runlocal' if runlocal else None)
   config = overrides.apply(config, {**({} if runlocal else row.overrides), 'seed': seed})
+  if row.data_path_flag and (data_paths or {}).get(row.data_path_flag):
+    config.data.path = os.path.abspath(os.path.expanduser(data_paths[row.data_path_flag]))
   if inception_weights:
     config.eval.inception_weights = os.path.expanduser(inception_weights)
   return config
@@ -65,13 +73,25 @@ def _workdir(root: str, row: tables.Row, seed: int, runlocal: bool) -> str:
   return os.path.join(root, plan.experiment_name(spec), overrides.name({'seed': seed}))
 
 
-def _data_available(config) -> Optional[str]:
-  """None if the training and test data can be read, else why not (one line)."""
+def _data_available(config, row: tables.Row) -> Optional[str]:
+  """None if the training and test data can be read, else why not and what to run (one line)."""
   from gan_jax import data  # pylint: disable=g-import-not-at-top
+  fetchable = fetch_data.fetchable(config.data)
   try:
+    if fetchable:
+      missing = [n for n, s in fetch_data.check(fetch_data.DATASETS[fetchable],
+                                                os.path.expanduser(config.data.path)).items() if s]
+      if missing:
+        raise errors.DatasetUnavailableError(
+            f'{fetchable} is not in {config.data.path} ({", ".join(missing)}); rerun with --fetch, '
+            f'or first `python -m launch.fetch_data {fetchable} --dir={config.data.path}`')
     for split in ('train', 'test'):
       data.load_split(config.data, split)
   except errors.GanJaxError as e:
+    if row.data_path_flag:
+      return (f'data not available ({e}); once you have it: `python -m launch.reproduce '
+              f'{" ".join(a for a in sys.argv[1:] if not a.startswith("--" + row.data_path_flag))}'
+              f' --{row.data_path_flag}=PATH`')
     return str(e)
   return None
 
@@ -98,17 +118,22 @@ def _read(path: str, default=None):
     return json.load(f)
 
 
-def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool,
-             inception_weights: str) -> Dict:
+def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_weights: str,
+             fetch: bool = False, data_paths: Optional[Dict[str, str]] = None) -> Dict:
   """Trains (or reuses) and evaluates one seed of a row; returns what the table needs."""
   from gan_jax import evaluate  # pylint: disable=g-import-not-at-top  (JAX: after flags)
   from gan_jax import train  # pylint: disable=g-import-not-at-top
   from gan_jax.data import mock  # pylint: disable=g-import-not-at-top
-  config = _config(row, seed, runlocal, inception_weights)
+  config = _config(row, seed, runlocal, inception_weights, data_paths)
   workdir = _workdir(root, row, seed, runlocal)
   if runlocal and tables.INCEPTION in row.metrics and not config.eval.inception_weights:
     config.eval.inception_scores = False
-  stand_in = _data_available(config)
+  if fetch and fetch_data.fetchable(config.data):
+    try:
+      fetch_data.fetch(fetch_data.fetchable(config.data), config.data.path)
+    except fetch_data.FetchError as e:
+      raise errors.DatasetUnavailableError(str(e)) from e
+  stand_in = _data_available(config, row)
   if stand_in and not runlocal:
     raise errors.DatasetUnavailableError(stand_in)
   context = (mock.mock_data(config.data, os.path.join(workdir, 'stand_in_data'))
@@ -130,6 +155,17 @@ def _spread(values: List[float], within: Optional[float], digits: int) -> str:
   return f'{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}'
 
 
+def _parzen(means: List[float], stderrs: List[float]) -> str:
+  """One seed: test LL ± s.e. over test examples. Several: the mean over seeds ± the s.e.
+  across seeds (std / sqrt(seeds)), then each seed's LL ± s.e."""
+  if len(means) == 1:
+    return f'Parzen LL {means[0]:.2f} ± {stderrs[0]:.2f}'
+  across = np.std(means, ddof=1) / np.sqrt(len(means))
+  per_seed = ', '.join(f'{m:.2f} ± {s:.2f}' for m, s in zip(means, stderrs))
+  return (f'Parzen LL {np.mean(means):.2f} ± {across:.2f} (s.e. across {len(means)} seeds; '
+          f'per seed: {per_seed})')
+
+
 def format_metrics(row: tables.Row, results: List[Dict]) -> str:
   """The 'ours' cell: every metric of the row, over its seeds."""
   def scores(name):  # Of G's samples, or of the real rows in their place.
@@ -139,7 +175,7 @@ def format_metrics(row: tables.Row, results: List[Dict]) -> str:
   parts = []
   for metric in row.metrics:
     if metric == tables.PARZEN:
-      parts.append(f'Parzen LL {_spread(scores("test_ll"), scores("test_stderr")[0], 2)}')
+      parts.append(_parzen(scores('test_ll'), scores('test_stderr')))
     elif metric in (tables.INCEPTION, tables.CLASSIFIER):
       found = scores(metric)
       if any(f is None for f in found):
@@ -199,7 +235,8 @@ def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
   return '\n'.join(lines) + '\n'
 
 
-def reproduce(name: str, root: str, runlocal: bool, inception_weights: str) -> str:
+def reproduce(name: str, root: str, runlocal: bool, inception_weights: str, fetch: bool = False,
+              data_paths: Optional[Dict[str, str]] = None) -> str:
   """Runs the table; returns (its Markdown, the rows that could not run, reported in it)."""
   table = tables.TABLES[name]
   if (not runlocal and not inception_weights
@@ -212,7 +249,8 @@ def reproduce(name: str, root: str, runlocal: bool, inception_weights: str) -> s
     try:
       for seed in row.seeds:
         logging.info('%s: %s, seed %d', name, row.label, seed)
-        entry['results'].append(run_seed(row, seed, root, runlocal, inception_weights))
+        entry['results'].append(run_seed(row, seed, root, runlocal, inception_weights, fetch,
+                                         data_paths))
     except errors.GanJaxError as e:
       entry['error'] = str(e)
       logging.error('%s: %s failed: %s', name, row.label, e)
@@ -225,7 +263,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   try:
-    text, failed = reproduce(FLAGS.table, FLAGS.root, FLAGS.runlocal, FLAGS.inception_weights)
+    text, failed = reproduce(FLAGS.table, FLAGS.root, FLAGS.runlocal, FLAGS.inception_weights,
+                             FLAGS.fetch, {'tfd_path': FLAGS.tfd_path})
   except errors.GanJaxError as e:
     print(f'launch.reproduce: error: {e}', file=sys.stderr)
     sys.exit(1)

@@ -51,10 +51,19 @@ def test_missing_config_file(tmp_path):
 
 def test_dataset_not_available_offline(tmp_path):
   workdir = tmp_path / 'run'
-  result = run_main('--config=experiments/mnist_gan.py:runlocal',
+  result = run_main('--config=experiments/mnist_gan.py:runlocal', '--config.data.source=tfds',
                     f'--config.data.data_dir={tmp_path / "tfds"}', workdir=workdir)
   assert_one_line_error(result, "tfds dataset 'mnist' is not prepared", 'config.data.manual_dir',
-                        '--config.data.source=idx')
+                        '--config.data.source=idx', 'launch.fetch_data mnist')
+  assert not workdir.exists()
+
+
+def test_mnist_idx_files_missing_name_the_fetch_command(tmp_path):
+  workdir, empty = tmp_path / 'run', tmp_path / 'no_mnist_here'
+  result = run_main('--config=experiments/mnist_gan.py:runlocal', '--config.data.source=idx',
+                    f'--config.data.path={empty}', workdir=workdir)
+  assert_one_line_error(result, 'train-images-idx3-ubyte',
+                        f'python -m launch.fetch_data mnist --dir={empty}')
   assert not workdir.exists()
 
 

@@ -9,7 +9,28 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
 
+import jax  # pylint: disable=g-import-not-at-top
 from gan_jax.data.mock import write_idx, write_tfd_mat  # pylint: disable=g-import-not-at-top,unused-import
+
+
+def small_config(**overrides):
+  """The tiny run most tests train: digits_gan:runlocal for 6 steps, a checkpoint every 2."""
+  from experiments import digits_gan  # pylint: disable=g-import-not-at-top
+  config = digits_gan.get_config('runlocal')
+  config.num_train_steps = 6
+  config.checkpoint_every_steps = 2
+  config.log_every_steps = 3
+  config.sample_every_steps = 6
+  for key, value in overrides.items():
+    config[key] = value
+  return config
+
+
+def assert_states_identical(a, b):
+  leaves_a, leaves_b = jax.tree.leaves(a), jax.tree.leaves(b)
+  assert len(leaves_a) == len(leaves_b)
+  for x, y in zip(leaves_a, leaves_b):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
 @pytest.fixture

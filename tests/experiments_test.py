@@ -12,6 +12,7 @@ from gan_jax import config_checks
 from gan_jax import data
 from gan_jax import steps
 from gan_jax import train
+from gan_jax.data import idx
 from gan_jax.data import mock
 
 from conftest import ROOT
@@ -59,7 +60,16 @@ def test_mnist_gan_is_the_released_setup():
       'momentum', 0.1, 1.000004, 1e-6)
   assert (o.momentum, o.final_momentum, o.momentum_start_epoch, o.momentum_saturate_epoch) == (
       0.5, 0.7, 1, 250)
-  assert (c.data.source, c.data.name, c.data.num_validation) == ('tfds', 'mnist', 10000)
+  # The original IDX files in file order (pylearn2's rows); tfds's mnist one override away.
+  assert (c.data.source, c.data.path, c.data.num_validation) == ('idx', idx.MNIST_DIR, 10000)
+  assert c.data.name == 'mnist'
+
+
+def test_tfd_gan_is_the_released_setup():
+  c = load_config('tfd_gan')
+  assert c.noise.prior == 'normal'  # The released Generator's default; only mnist.yaml says uniform.
+  assert c.discriminator_max_col_norm == c.generator_max_col_norm == 1.9365
+  assert (tuple(c.discriminator.hidden_units), c.optimizer.learning_rate) == ((1200, 1200), 0.05)
 
 
 @pytest.mark.parametrize('name', EXPERIMENTS)

@@ -1,10 +1,13 @@
 """launch.reproduce: tables from the workdirs' evaluations, reused when finished."""
+import dataclasses
 import json
 import os
 
 import pytest
 
 from gan_jax import errors
+from gan_jax.data import idx
+from launch import fetch_data
 from launch import reproduce
 from launch import tables
 
@@ -46,6 +49,12 @@ def test_seeds_are_summarised_as_mean_and_std():
   assert reproduce.format_metrics(one, [{'summary': summary}]) == 'Parzen LL 20.83 ± 0.63'
   real = tables.Row('real', 'digits_gan', (tables.PARZEN,), real_data=True)
   assert reproduce.format_metrics(real, [{'summary': summary}]) == 'Parzen LL 29.25 ± 0.89'
+  three = tables.Row('mnist', 'mnist_gan', (tables.PARZEN,), seeds=(0, 1, 2))
+  per_seed = [{'summary': {'test_ll': ll, 'test_stderr': 2.0}} for ll in (220.0, 230.0, 240.0)]
+  # s.e. across seeds: std(ddof=1) = 10, / sqrt(3) = 5.77.
+  assert reproduce.format_metrics(three, per_seed) == (
+      'Parzen LL 230.00 ± 5.77 (s.e. across 3 seeds; per seed: 220.00 ± 2.00, 230.00 ± 2.00, '
+      '240.00 ± 2.00)')
 
 
 def test_full_inception_table_without_weights_stops_before_training(tmp_path):
@@ -54,21 +63,45 @@ def test_full_inception_table_without_weights_stops_before_training(tmp_path):
   assert not os.listdir(tmp_path)
 
 
-def test_runlocal_table_is_built_from_the_runs_and_reuses_them(tmp_path):
+def test_runlocal_table_is_built_from_the_runs_and_reuses_them(tmp_path, monkeypatch):
+  monkeypatch.setattr(idx, 'MNIST_DIR', str(tmp_path / 'no_mnist'))  # As on a bare machine.
   root = str(tmp_path)
   text, failed = reproduce.reproduce('gan_parzen', root, runlocal=True, inception_weights='')
   assert not failed
   assert '**runlocal**' in text
-  for experiment, published in (('mnist_gan', '225 ± 2'), ('tfd_gan', '2057 ± 26')):
-    workdir = os.path.join(root, f'{experiment}-runlocal', 'seed=0')
-    summary = _read(os.path.join(workdir, 'eval', 'summary.json'))
-    line = next(l for l in text.splitlines() if f'experiments/{experiment}.py:runlocal' in l)
+  for label, experiment, published, seeds in (('GAN, MNIST', 'mnist_gan', '225 ± 2', (0, 1, 2)),
+                                              ('GAN, TFD', 'tfd_gan', '2057 ± 26', (0,))):
+    line = next(l for l in text.splitlines() if l.startswith(f'| {label} |'))
     assert published in line and '(stand-in data)' in line
-    assert f'Parzen LL {summary["test_ll"]:.2f} ± {summary["test_stderr"]:.2f}' in line
-    assert _read(os.path.join(workdir, 'hardware.json'))['description'] in line
+    for seed in seeds:
+      workdir = os.path.join(root, f'{experiment}-runlocal', f'seed={seed}')
+      summary = _read(os.path.join(workdir, 'eval', 'summary.json'))
+      assert f'{summary["test_ll"]:.2f} ± {summary["test_stderr"]:.2f}' in line
+      assert _read(os.path.join(workdir, 'hardware.json'))['description'] in line
+  real = next(l for l in text.splitlines() if l.startswith('| MNIST, real data'))
+  reference = _read(os.path.join(root, 'mnist_gan-runlocal', 'seed=0', 'eval', 'summary.json'))
+  assert f'Parzen LL {reference["reference"]["test_ll"]:.2f} ±' in real
   # A second run reuses the finished training and evaluations.
   metrics = os.path.join(root, 'mnist_gan-runlocal', 'seed=0', 'metrics.jsonl')
   before = open(metrics).read()
   again, _ = reproduce.reproduce('gan_parzen', root, runlocal=True, inception_weights='')
   assert open(metrics).read() == before
   assert again.split('\n', 3)[3] == text.split('\n', 3)[3]  # Same table (the date line aside).
+
+
+def test_rows_name_what_to_run_when_their_data_is_absent(tmp_path, monkeypatch):
+  monkeypatch.setattr(idx, 'MNIST_DIR', str(tmp_path / 'no_mnist'))
+  monkeypatch.setitem(fetch_data.DATASETS, 'mnist', dataclasses.replace(
+      fetch_data.DATASETS['mnist'], default_dir=idx.MNIST_DIR))
+  monkeypatch.setattr(reproduce.sys, 'argv', ['reproduce.py', '--table=gan_parzen'])
+  text, failed = reproduce.reproduce('gan_parzen', str(tmp_path / 'root'), runlocal=False,
+                                     inception_weights='')
+  assert [r['row'].label for r in failed] == ['MNIST, real data (held-out training rows)',
+                                               'GAN, MNIST', 'GAN, TFD']
+  mnist = next(l for l in text.splitlines() if l.startswith('| GAN, MNIST |'))
+  assert ('rerun with --fetch, or first `python -m launch.fetch_data mnist '
+          f'--dir={tmp_path / "no_mnist"}`') in mnist
+  tfd = next(l for l in text.splitlines() if l.startswith('| GAN, TFD |'))
+  assert 'data not available' in tfd
+  assert '`python -m launch.reproduce --table=gan_parzen --tfd_path=PATH`' in tfd
+  assert not os.path.exists(tmp_path / 'root' / 'mnist_gan')  # Nothing was trained.

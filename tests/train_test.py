@@ -12,23 +12,7 @@ from gan_jax import steps
 from gan_jax import train
 from experiments import digits_gan
 
-
-def small_config(**overrides):
-  config = digits_gan.get_config('runlocal')
-  config.num_train_steps = 6
-  config.checkpoint_every_steps = 2
-  config.log_every_steps = 3
-  config.sample_every_steps = 6
-  for key, value in overrides.items():
-    config[key] = value
-  return config
-
-
-def assert_states_identical(a, b):
-  leaves_a, leaves_b = jax.tree.leaves(a), jax.tree.leaves(b)
-  assert len(leaves_a) == len(leaves_b)
-  for x, y in zip(leaves_a, leaves_b):
-    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+from conftest import assert_states_identical, small_config
 
 
 def test_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path):
@@ -135,3 +119,32 @@ def test_checkpoint_of_another_model_is_refused_not_set_aside(tmp_path):
   assert '\n' not in str(info.value) and "'denoiser'" in str(info.value)
   assert os.listdir(directory) == ['1']
   assert reader.restore(state(gan))[0] == 1  # The model that wrote it still reads it.
+
+
+def test_a_key_added_after_a_run_was_made_reads_as_its_old_behaviour(tmp_path):
+  """A config.json written before generator_max_col_norm existed resumes (the key's 0.0 is what
+  that run did); asking that run for another value is a different run."""
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(small_config(num_train_steps=2), workdir)
+  path = os.path.join(workdir, 'config.json')
+  with open(path) as f:
+    old = json.load(f)
+  del old['generator_max_col_norm']
+  with open(path, 'w') as f:
+    json.dump(old, f)
+  assert int(train.train_and_evaluate(small_config(num_train_steps=4), workdir).step) == 4
+  with pytest.raises(errors.WorkdirError, match='generator_max_col_norm'):
+    train.train_and_evaluate(small_config(num_train_steps=6, generator_max_col_norm=1.0), workdir)
+
+
+def test_generator_max_col_norm_caps_every_weight_matrix_of_g(tmp_path):
+  """The released TFD setup caps G's columns as well as D's (pylearn2 max_col_norm)."""
+  config = small_config(num_train_steps=3, generator_max_col_norm=0.05)
+  config.optimizer.learning_rate = 1.0  # Large steps: the cap must bind.
+  state = train.train_and_evaluate(config, str(tmp_path / 'run'))
+  kernels = [k for k in jax.tree.leaves(state.generator.params) if k.ndim == 2]
+  assert kernels
+  for kernel in kernels:
+    norms = np.linalg.norm(np.asarray(kernel), axis=0)
+    assert norms.max() <= 0.05 * (1 + 1e-5)
+    assert norms.max() >= 0.05 * (1 - 1e-3)  # Bound, not merely small.

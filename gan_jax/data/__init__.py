@@ -26,16 +26,26 @@ SOURCES = {
 SPLITS = splits.SPLITS
 
 
-def default_config(source: str, **overrides) -> ml_collections.ConfigDict:
-  """config.data for `source`: its fields with their defaults, then `overrides`."""
-  if source not in SOURCES:
-    raise errors.ConfigError(f'data source {source!r} is unknown; use one of {sorted(SOURCES)}')
-  fields = dict(source=source, **SOURCES[source].DEFAULTS)
+def default_config(source: str, *, alternatives: Tuple[str, ...] = (),
+                   **overrides) -> ml_collections.ConfigDict:
+  """config.data for `source`: its fields with their defaults, then `overrides`.
+
+  `alternatives` adds the fields of other sources that can serve the same dataset (MNIST: IDX
+  files or tfds), so that `--config.data.source=tfds` switches on the command line with no
+  unknown key; each loader reads only its own fields. Where two sources share a field name,
+  `source`'s default is kept.
+  """
+  fields = {}
+  for name in (*alternatives, source):
+    if name not in SOURCES:
+      raise errors.ConfigError(f'data source {name!r} is unknown; use one of {sorted(SOURCES)}')
+    fields.update(SOURCES[name].DEFAULTS)
+  fields['source'] = source
   unknown = sorted(set(overrides) - set(fields))
   if unknown:
     raise errors.ConfigError(f'data source {source!r} has no fields {unknown}')
   fields.update(overrides)
-  return ml_collections.ConfigDict(fields)
+  return ml_collections.ConfigDict(dict(sorted(fields.items())))
 
 
 def load_split(data_config, split: str) -> np.ndarray:

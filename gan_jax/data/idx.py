@@ -1,7 +1,10 @@
 """MNIST-format IDX files read directly (LeCun et al.'s format, also used by Fashion-MNIST).
 
-The Debian package dataset-fashion-mnist ships the real files recompressed, so tfds's checksums
-reject them; reading the format ourselves works for any copy of MNIST-format files.
+The rows come in file order, as pylearn2 read them for the 2014 paper: 'train' is the first
+N - num_validation rows of the training file, 'validation' the rest (MNIST: 0-50k and 50k-60k).
+Files may be gzip-compressed (name ending in .gz) or not. The real MNIST files are fetched with
+`python -m launch.fetch_data mnist --dir=DIR` (checksummed); the Debian package
+dataset-fashion-mnist ships Fashion-MNIST's, recompressed, so tfds's checksums reject them.
 """
 import gzip
 import os
@@ -11,7 +14,9 @@ import numpy as np
 from gan_jax import errors
 from gan_jax.data import splits
 
-DEFAULTS = dict(path='/usr/share/datasets/fashion-mnist', num_validation=10000)
+FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist'  # apt-get install dataset-fashion-mnist
+MNIST_DIR = '~/.cache/gan_jax/mnist'  # Where `python -m launch.fetch_data mnist` puts MNIST.
+DEFAULTS = dict(path=FASHION_MNIST_DIR, num_validation=10000)  # '~' is expanded when read.
 
 # The third byte of the magic number gives the element type; only unsigned bytes are used.
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0D: np.float32}
@@ -41,12 +46,14 @@ def read_idx(path: str) -> np.ndarray:
 
 
 def _find(directory: str, stem: str) -> str:
+  directory = os.path.expanduser(directory)
   for name in (stem + '.gz', stem):
     if os.path.exists(os.path.join(directory, name)):
       return os.path.join(directory, name)
   raise errors.DatasetUnavailableError(
       f'no {stem}[.gz] in {directory!r}; point config.data.path at a directory of MNIST-format '
-      'IDX files (for Fashion-MNIST: apt-get install dataset-fashion-mnist)')
+      f'IDX files (MNIST: python -m launch.fetch_data mnist --dir={directory}; Fashion-MNIST: '
+      'apt-get install dataset-fashion-mnist)')
 
 
 def _paper_split(data_config, split: str, what: str) -> np.ndarray:

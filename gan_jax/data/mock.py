@@ -42,11 +42,12 @@ def mock_data(data_config, directory: str, num_examples: int = 64):
     return
   os.makedirs(directory, exist_ok=True)
   rng = np.random.default_rng(0)
-  if source == 'idx':
-    write_idx(os.path.join(directory, 'train-images-idx3-ubyte.gz'),
-              rng.integers(0, 256, (num_examples, 28, 28)))
-    write_idx(os.path.join(directory, 't10k-images-idx3-ubyte.gz'),
-              rng.integers(0, 256, (num_examples // 4, 28, 28)))
+  if source == 'idx':  # Images and labels (the classifier-space scores need labels).
+    for prefix, num in (('train', num_examples), ('t10k', num_examples // 4)):
+      write_idx(os.path.join(directory, f'{prefix}-images-idx3-ubyte.gz'),
+                rng.integers(0, 256, (num, 28, 28)))
+      write_idx(os.path.join(directory, f'{prefix}-labels-idx1-ubyte.gz'),
+                np.arange(num) % 10)
     data_config.path = directory
     data_config.num_validation = min(data_config.num_validation, num_examples // 4)
   elif source == 'tfd':

@@ -39,7 +39,9 @@ def _prepare(builder, data_config) -> None:
          f'--file_format=array_record --data_dir=DIR`, or --config.data.download=True) and set '
          'config.data.data_dir, or give the downloaded archives in config.data.manual_dir')
   if data_config.name in ('mnist', 'fashion_mnist'):
-    how += ', or read MNIST-format IDX files with --config.data.source=idx --config.data.path=DIR'
+    how += (', or read MNIST-format IDX files with --config.data.source=idx --config.data.path=DIR'
+            + (' (the original MNIST files: python -m launch.fetch_data mnist --dir=DIR)'
+               if data_config.name == 'mnist' else ''))
   if not data_config.download:
     raise errors.DatasetUnavailableError(
         f'tfds dataset {data_config.name!r} is not prepared in {where}; {how}')
