@@ -7,6 +7,7 @@ import ml_collections
 import numpy as np
 
 from gan_jax import data
+from gan_jax import errors
 
 
 def released_momentum_sgd() -> ml_collections.ConfigDict:
@@ -62,6 +63,10 @@ def base_config() -> ml_collections.ConfigDict:
 
   config.data = data.default_config('tfds', name='mnist')
 
+  # Divergence guard: training stops when a logged loss's magnitude exceeds this (NaN and Inf
+  # always stop it). GAN losses are O(1)-O(10); 0 turns the guard off.
+  config.max_abs_loss = 1e6
+
   config.log_every_steps = 500
   config.checkpoint_every_steps = 5000
   config.sample_every_steps = 5000
@@ -96,8 +101,17 @@ def base_config() -> ml_collections.ConfigDict:
   return config
 
 
+ARGS = ('runlocal',)  # What may follow ':' in --config=experiments/NAME.py:ARG (comma-separated).
+
+
 def is_runlocal(arg) -> bool:
-  return arg is not None and 'runlocal' in str(arg).split(',')
+  """Whether `arg` asks for runlocal; an unknown argument is refused, not ignored."""
+  given = [a for a in str(arg).split(',') if a] if arg is not None else []
+  unknown = [a for a in given if a not in ARGS]
+  if unknown:
+    raise errors.ConfigError(f'experiment argument {unknown[0]!r} is unknown; the valid ones are '
+                             f'{", ".join(ARGS)} (as in --config=experiments/NAME.py:runlocal)')
+  return 'runlocal' in given
 
 
 def shrink_for_runlocal(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:

@@ -1,24 +1,66 @@
-"""Checkpoints under workdir/checkpoints with orbax: the GANState and the data iterator's position.
+"""Checkpoints under workdir/checkpoints with orbax: the GANState, the data iterator's position,
+and a checksum of every array and of that position, so that restoring verifies what it read.
 
-Restoring walks back from the newest step: a checkpoint that cannot be read is reported, moved
-aside to `<step>.corrupt` (never deleted) and the previous one is tried. A readable checkpoint of
-a different model (the code changed its parameters) is not corruption: it is refused, untouched.
+Restoring walks back from the newest step. A checkpoint that cannot be read, or whose contents
+do not match their checksums (a flipped byte, a truncated file), is reported in one line, moved
+aside to `<step>.corrupt` (never deleted) and the previous one is tried: in training and in
+evaluation alike. A readable checkpoint of a different model (the code changed its parameters)
+is not corruption: it is refused, untouched. Checkpoints written before checksums existed are
+restored unverified, with a warning.
 """
+import contextlib
+import errno
+import hashlib
 import json
 import os
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from absl import logging
 import flax
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 
 from gan_jax import errors
 
 
 # What a damaged checkpoint raises from orbax/tensorstore: unreadable or missing files and
-# malformed metadata. Anything else is a bug and propagates.
-_READ_ERRORS = (ValueError, OSError, KeyError, TypeError, RuntimeError)
+# malformed metadata; orbax wraps a failed array read in a bare `Exception` (matched by exact
+# type below). Anything else is a bug and propagates.
+_READ_ERRORS = (ValueError, OSError, KeyError, TypeError, RuntimeError, EOFError)
+
+
+def _is_read_error(error: Exception) -> bool:
+  return isinstance(error, _READ_ERRORS) or type(error) is Exception  # pylint: disable=unidiomatic-typecheck
+_ITEMS = ('state', 'data', 'checksums')
+
+
+def _flatten(tree: Any) -> Dict[str, Any]:
+  """Path -> leaf, empty subtrees included (orbax's metadata lists them too)."""
+  return {str(k): v for k, v in flax.traverse_util.flatten_dict(
+      flax.serialization.to_state_dict(tree), keep_empty_nodes=True).items()}
+
+
+def checksums(state: Any, data_state: dict) -> Dict[str, Dict[str, str]]:
+  """sha256 of each array's dtype, shape and bytes, by path; and of the data position's JSON."""
+  def digest(leaf) -> str:
+    if leaf is None or isinstance(leaf, type(flax.traverse_util.empty_node)):
+      return 'empty'  # (An object array's bytes would be pointers, different every process.)
+    array = np.asarray(leaf)
+    if np.issubdtype(array.dtype, np.integer):  # A counter restored into a Python-int template.
+      array = array.astype(np.int64)
+    array = np.ascontiguousarray(array)
+    h = hashlib.sha256(f'{array.dtype.str}{array.shape}'.encode())
+    h.update(array.tobytes())
+    return h.hexdigest()
+
+  host = jax.device_get(state)
+  return {'state': {k: digest(v) for k, v in _flatten(host).items()},
+          'data': hashlib.sha256(json.dumps(data_state, sort_keys=True).encode()).hexdigest()}
+
+
+class CorruptCheckpoint(Exception):
+  """A checkpoint was read but its contents differ from what was saved."""
 
 
 class Checkpointer:
@@ -30,12 +72,14 @@ class Checkpointer:
     self._read_only = read_only
     self._options = ocp.CheckpointManagerOptions(
         max_to_keep=keep, save_interval_steps=save_interval_steps, create=not read_only,
-        read_only=read_only)
+        read_only=read_only,
+        # A checkpoint whose writing was cut short (kill -9, a full disk) leaves a temporary
+        # directory that never counts as a checkpoint; a writer removes those when it opens.
+        cleanup_tmp_directories=not read_only)
     self._manager = self._open()
 
   def _open(self) -> ocp.CheckpointManager:
-    return ocp.CheckpointManager(self.directory, options=self._options,
-                                 item_names=('state', 'data'))
+    return ocp.CheckpointManager(self.directory, options=self._options, item_names=_ITEMS)
 
   def latest_step(self) -> Optional[int]:
     return self._manager.latest_step()
@@ -44,29 +88,72 @@ class Checkpointer:
     return sorted(self._manager.all_steps())
 
   def save(self, step: int, state: Any, data_state: dict, force: bool = False) -> bool:
-    return self._manager.save(
-        step, force=force,
-        args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                data=ocp.args.JsonSave(data_state)))
+    """Starts writing the checkpoint (asynchronously; `wait` finishes it)."""
+    if not force and not self._manager.should_save(step):
+      return False
+    with self._storage_errors(step):
+      return self._manager.save(
+          step, force=force,
+          args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                  data=ocp.args.JsonSave(data_state),
+                                  checksums=ocp.args.JsonSave(checksums(state, data_state))))
+
+  @contextlib.contextmanager
+  def _storage_errors(self, step: Optional[int] = None):
+    """A write that fails for lack of space (or of permission) is one line naming what is
+    kept; the checkpoint being written is left incomplete, which restoring ignores."""
+    try:
+      yield
+    except Exception as e:  # orbax and tensorstore wrap OSErrors in their own types.
+      text = str(e)
+      reasons = {errno.ENOSPC: 'the disk is full (No space left on device)',
+                 errno.EROFS: 'the storage is read-only (Read-only file system)',
+                 errno.EACCES: 'permission was denied'}
+      reason = reasons.get(getattr(e, 'errno', None)) or next(
+          (r for code, r in reasons.items() if os.strerror(code) in text), None)
+      if reason is None:
+        raise
+      kept = sorted(int(n) for n in os.listdir(self.directory) if n.isdigit())
+      raise errors.WorkdirError(
+          f'could not write the checkpoint{f" at step {step}" if step else ""} in '
+          f'{self.directory}: {reason}; the checkpoints kept are {kept or "none"}; fix the '
+          'storage and run the same command to resume') from e
 
   def restore(self, template: Any, step: Optional[int] = None) -> Optional[Tuple[int, Any, dict]]:
-    """(step, state, data_state) from the newest readable checkpoint (or from `step` only),
-    or None if there is none."""
+    """(step, state, data_state) from the newest good checkpoint (or from `step` only), or None
+    if there is none; every bad one met on the way is set aside."""
     for step in [step] if step is not None else sorted(self._manager.all_steps(), reverse=True):
       try:
-        restored = self._manager.restore(
-            step, args=ocp.args.Composite(state=ocp.args.StandardRestore(template),
-                                          data=ocp.args.JsonRestore()))
-      except _READ_ERRORS as e:
+        return (step, *self._read_verified(step, template))
+      except CorruptCheckpoint as e:
+        self._set_aside(step, f'corrupt ({e})')
+      except Exception as e:  # pylint: disable=broad-except
+        if not _is_read_error(e):
+          raise
         self._check_same_model(step, template)
-        if self._read_only:
-          raise errors.CheckpointError(
-              f'the checkpoint at step {step} in {self.directory} is unreadable ({type(e).__name__})'
-              '; resume training once to set it aside, or evaluate another step') from e
-        self._set_aside(step, e)
-        continue
-      return step, restored['state'], restored['data']
+        self._set_aside(step, f'unreadable ({type(e).__name__}: '
+                              f'{str(e).splitlines()[0][:300] if str(e) else ""})')
     return None
+
+  def _read_verified(self, step: int, template: Any) -> Tuple[Any, dict]:
+    has_checksums = os.path.isdir(os.path.join(self.directory, str(step), 'checksums'))
+    items = dict(state=ocp.args.StandardRestore(template), data=ocp.args.JsonRestore())
+    if has_checksums:
+      items['checksums'] = ocp.args.JsonRestore()
+    restored = self._manager.restore(step, args=ocp.args.Composite(**items))
+    state, data_state = restored['state'], restored['data']
+    if not has_checksums:
+      logging.warning('The checkpoint at step %d in %s has no checksums (written by an older '
+                      'version): restored unverified.', step, self.directory)
+      return state, data_state
+    saved, found = restored['checksums'], checksums(state, data_state)
+    bad = sorted(k for k in set(saved['state']) | set(found['state'])
+                 if saved['state'].get(k) != found['state'].get(k))
+    if saved.get('data') != found['data']:
+      bad.append('the data position')
+    if bad:
+      raise CorruptCheckpoint(f'{len(bad)} array(s) differ from their checksums, e.g. {bad[0]}')
+    return state, data_state
 
   def _check_same_model(self, step: int, template: Any) -> None:
     """Raises CheckpointError if the checkpoint's metadata is readable and names other
@@ -77,8 +164,7 @@ class Checkpointer:
         saved = set(json.load(f)['tree_metadata'])
     except (OSError, ValueError, KeyError, TypeError):
       return  # No readable metadata: a damaged checkpoint.
-    expected = {str(k) for k in flax.traverse_util.flatten_dict(
-        flax.serialization.to_state_dict(jax.device_get(template)))}
+    expected = set(_flatten(jax.device_get(template)))
     missing, unexpected = sorted(expected - saved), sorted(saved - expected)
     if missing or unexpected:
       example = (missing or unexpected)[0]
@@ -87,24 +173,22 @@ class Checkpointer:
           f'({len(missing)} parameters missing, {len(unexpected)} unexpected, e.g. {example}): '
           'the code or config that wrote it differs; use that version, or a new --workdir')
 
-  def _set_aside(self, step: int, error: Exception) -> None:
+  def _set_aside(self, step: int, why: str) -> None:
     source = os.path.join(self.directory, str(step))
     target = source + '.corrupt'
-    if jax.process_index() != 0:  # Process 0 moves it; every process falls back.
-      return
-    suffix = 1
-    while os.path.exists(target):
-      target, suffix = f'{source}.corrupt{suffix}', suffix + 1
-    logging.warning('Checkpoint at step %d is unreadable (%s: %s); moved to %s, falling back to '
-                    'the previous one.', step, type(error).__name__,
-                    str(error).splitlines()[0] if str(error) else '', target)
-    os.rename(source, target)
+    if jax.process_index() == 0:  # Process 0 moves it; every process falls back.
+      suffix = 1
+      while os.path.exists(target):
+        target, suffix = f'{source}.corrupt{suffix}', suffix + 1
+      os.rename(source, target)
+    logging.warning('The checkpoint at step %d is %s; moved to %s, falling back to the previous '
+                    'one.', step, why, target)
     self._manager.close()
     self._manager = self._open()
 
   def wait(self) -> None:
-    self._manager.wait_until_finished()
+    with self._storage_errors():
+      self._manager.wait_until_finished()
 
   def close(self) -> None:
     self._manager.close()
-

@@ -30,6 +30,8 @@ def validate(config) -> None:
            f'{sorted(losses.GENERATOR_LOSSES)}')
   _require(config.update_rule in steps.UPDATE_RULES,
            f'config.update_rule={config.update_rule!r} is unknown; use one of {list(steps.UPDATE_RULES)}')
+  _require(config.max_abs_loss >= 0, f'config.max_abs_loss={config.max_abs_loss} must be >= 0 '
+           '(0 turns the divergence guard off)')
   _validate_dfm(config)
   _require(config.discriminator_loss_scale > 0,
            f'config.discriminator_loss_scale={config.discriminator_loss_scale} must be > 0')

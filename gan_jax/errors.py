@@ -25,11 +25,21 @@ class WorkdirError(GanJaxError):
   """The workdir holds a different run; writing into it would mix or overwrite results."""
 
 
-class NonFiniteLossError(GanJaxError):
+class DivergenceError(GanJaxError):
+  """Training diverged: a loss left the range config.max_abs_loss allows."""
+
+
+class NonFiniteLossError(DivergenceError):
   """A loss became NaN or Inf during training."""
 
 
 class Preempted(Exception):
-  """SIGTERM stopped training after checkpointing the step it reached: not an error, but not a
-  finished run either (exit status 143, so schedulers and sweeps rerun it)."""
-  EXIT_STATUS = 143  # 128 + SIGTERM, what a process killed by SIGTERM reports.
+  """SIGTERM (a preemption) or SIGINT (Ctrl-C) stopped training after checkpointing the step it
+  reached: not an error, but not a finished run either, so schedulers and sweeps rerun it. The
+  exit status is the one a process killed by that signal reports: 143 for SIGTERM, 130 for SIGINT.
+  """
+  EXIT_STATUS = 143  # 128 + SIGTERM.
+
+  def __init__(self, message: str, signum: int = 15):
+    super().__init__(message)
+    self.exit_status = 128 + signum

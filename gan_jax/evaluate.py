@@ -70,6 +70,7 @@ class _Run:
   """A trained run's workdir, read-only except for eval/ and figures/."""
 
   def __init__(self, config, workdir: str):
+    workdir_lib.check_usable(workdir)
     config_checks.validate(config)
     self.config, self.workdir = config, workdir
     spec = steps.StepSpec.from_config(config)
@@ -87,10 +88,9 @@ class _Run:
                                                    save_interval_steps=1, read_only=True)
 
   def state(self, step: int):
+    """The state saved at `step`, or None if that checkpoint was bad (and is now set aside)."""
     restored = self.checkpointer.restore(self.template, step)
-    if restored is None:
-      raise errors.CheckpointError(f'the checkpoint at step {step} in {self.workdir} is unreadable')
-    return restored[1]
+    return None if restored is None else restored[1]
 
   def noise(self, num: int, seed_offset: int = 0) -> jax.Array:
     ev, noise = self.config.eval, self.config.noise
@@ -205,7 +205,10 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
   for step in available if all_checkpoints else available[-1:]:
     if step in done:
       continue
-    result = scorers.generator(run.state(step).generator)
+    state = run.state(step)
+    if state is None:  # Damaged: set aside (and named in the log) by the checkpointer.
+      continue
+    result = scorers.generator(state.generator)
     _write_json(os.path.join(workdir, 'eval', f'step_{step:06d}.json'),
                 {'step': step, 'protocol': config.eval.protocol, 'eval_config': eval_config,
                  **result})
@@ -219,6 +222,10 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
   _log_result('reference (real training rows)', reference)
 
   records = _evaluated(workdir, eval_config)
+  available = run.checkpointer.all_steps()
+  if not records:
+    raise errors.CheckpointError(f'no checkpoint in {workdir}/checkpoints could be read; train '
+                                 'again with the same command')
   summary = {'num_samples': config.eval.num_samples,
              'evaluated_steps': sorted(r['step'] for r in records),
              'reference': {'what': f'{reference["num_training_rows"]} held-out real training '

@@ -1,11 +1,13 @@
 r"""Entry point: python -m gan_jax.main --config=experiments/NAME.py --workdir=DIR [--config.a.b=v].
 
 The config is locked: an unknown key on the command line is an error. Any `GanJaxError` (bad
-value, missing dataset, foreign workdir, NaN in training) ends the run with one line and exit 1.
+value, missing dataset, foreign workdir, NaN in training), an OS error on a file and memory
+exhaustion end the run with one line and exit 1; SIGTERM / SIGINT with 143 / 130.
 """
 import logging as python_logging
 import os
 import sys
+import threading
 
 # TensorFlow is only clu's TensorBoard writer here: keep its C++ start-up chatter off stderr.
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -37,15 +39,37 @@ flags.mark_flags_as_required(['config', 'workdir'])
 
 
 class _QuietLibraries(python_logging.Filter):
-  """Keeps orbax's per-save INFO chatter out of the log; its warnings and errors still show."""
+  """Keeps orbax's per-save INFO chatter out of the log; its warnings and errors still show, as
+  one line each (their tracebacks come from background threads: the failure itself reaches
+  main() and is reported there in one line)."""
 
   def filter(self, record):
-    return record.levelno >= python_logging.WARNING or '/orbax/' not in record.pathname
+    if '/orbax/' in record.pathname or '/asyncio/' in record.pathname:
+      record.exc_info, record.exc_text, record.stack_info = None, None, None
+      return record.levelno >= python_logging.WARNING
+    return True
+
+
+def _quiet_thread_errors(args) -> None:
+  """orbax's writer threads die when the storage fails; main() reports that failure."""
+  logging.warning('background thread %s stopped: %s: %s', args.thread.name if args.thread else '?',
+                  args.exc_type.__name__, str(args.exc_value).splitlines()[0][:300]
+                  if str(args.exc_value) else '')
 
 
 def _fail(message: str) -> None:
   print(f'gan_jax: error: {message}', file=sys.stderr)
   sys.exit(1)
+
+
+def _quiet_unraisable(args) -> None:
+  """tensorstore's callbacks into a closed event loop after a failed write: one line."""
+  logging.warning('ignored in a callback: %s: %s', args.exc_type.__name__,
+                  str(args.exc_value).splitlines()[0][:300] if str(args.exc_value) else '')
+
+
+def _config_arg(argv) -> str:
+  return next((a for a in argv if a.startswith('--config=')), '--config')
 
 
 def parse_flags(argv):
@@ -61,16 +85,30 @@ def parse_flags(argv):
           'see the experiment file and experiments/common.py for the keys that exist)')
   except OSError as e:
     lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-    _fail(f'cannot load --config={FLAGS["config"].config_filename}: {lines[-1]}')
+    _fail(f'cannot load {_config_arg(argv)}: {lines[-1]}')
+  except errors.GanJaxError as e:  # Raised by the experiment's get_config (an unknown :ARG).
+    _fail(f'{_config_arg(argv)}: {e}')
+  except SyntaxError as e:
+    _fail(f'cannot load --config={e.filename}: SyntaxError at line {e.lineno}: {e.msg}')
   except flags.Error as e:
     _fail(str(e).splitlines()[0])
+  except Exception as e:  # pylint: disable=broad-except  (any other error in the config file)
+    _fail(f'cannot load {_config_arg(argv)}: {type(e).__name__}: '
+          f'{str(e).splitlines()[0] if str(e) else ""}')
   return remaining
+
+
+def _resource_exhausted(error: Exception) -> bool:
+  return isinstance(error, MemoryError) or 'RESOURCE_EXHAUSTED' in str(error)
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   logging.get_absl_handler().addFilter(_QuietLibraries())
+  python_logging.getLogger('asyncio').addFilter(_QuietLibraries())
+  threading.excepthook = _quiet_thread_errors
+  sys.unraisablehook = _quiet_unraisable
   try:
     if FLAGS.mode == 'train':
       parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
@@ -78,11 +116,22 @@ def main(argv):
     elif parallel.is_first_host(FLAGS.process_id):  # Evaluation runs on one host, on its own.
       evaluate.evaluate(FLAGS.config, FLAGS.workdir, all_checkpoints=FLAGS.all_checkpoints)
   except errors.GanJaxError as e:
-    print(f'gan_jax: error: {e}', file=sys.stderr)
-    sys.exit(1)
+    _fail(str(e))
   except errors.Preempted as e:
     print(f'gan_jax: {e}', file=sys.stderr)
-    sys.exit(errors.Preempted.EXIT_STATUS)
+    sys.exit(e.exit_status)
+  except KeyboardInterrupt:  # Before the training loop, or a second Ctrl-C.
+    print('gan_jax: interrupted before a checkpoint of the steps since the last one could be '
+          'written; run the same command to resume from the last checkpoint', file=sys.stderr)
+    sys.exit(130)
+  except OSError as e:  # The environment, not the code: a file that cannot be read or written.
+    where = f' ({e.filename})' if e.filename else ''
+    _fail(f'{e.strerror or e}{where}; check that path and its storage, then run the same command')
+  except Exception as e:  # pylint: disable=broad-except
+    if not _resource_exhausted(e):
+      raise
+    _fail(f'out of memory ({str(e).splitlines()[0][:200]}); reduce config.batch_size or the '
+          'network sizes')
 
 
 if __name__ == '__main__':

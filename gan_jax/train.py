@@ -1,14 +1,16 @@
 """train_and_evaluate(config, workdir): build, restore, run Algorithm 1, log, sample, checkpoint.
 
 The step runs under pmap over every device (gan_jax/parallel.py), on one process or many; only
-process 0 writes config.json, metrics and samples. SIGTERM (how TPU VMs are preempted) ends the
-run after a checkpoint of the step reached, raising errors.Preempted; the same command resumes.
+process 0 writes config.json, metrics and samples, and holds the workdir's lock (gan_jax/lock.py)
+for the whole run. SIGTERM (how TPU VMs are preempted) and SIGINT (Ctrl-C) end the run after a
+checkpoint of the step reached, raising errors.Preempted; the same command resumes. Every input
+that can be wrong is checked before the workdir is touched.
 """
+import contextlib
 import functools
 import json
 import os
 import signal
-import threading
 from typing import List
 
 from absl import logging
@@ -20,6 +22,9 @@ from gan_jax import checkpointing
 from gan_jax import config_checks
 from gan_jax import data
 from gan_jax import errors
+from gan_jax import interrupts
+from gan_jax import lock
+from gan_jax import memory
 from gan_jax import metrics_log
 from gan_jax import models
 from gan_jax import optim
@@ -73,17 +78,26 @@ def create_train_state(config, dataset: data.Dataset, spec: steps.StepSpec,
   return state_lib.create_gan_state(g, d, r)
 
 
-def _check_finite(history: List[dict], first_step: int, checkpointer) -> None:
+def _check_losses(history: List[dict], first_step: int, checkpointer, max_abs_loss: float) -> None:
+  """Stops a diverged run: a NaN or Inf metric, or a loss beyond ±max_abs_loss (0: no bound)."""
   for offset, metrics in enumerate(history):
     for key, value in metrics.items():
+      exploded = max_abs_loss > 0 and key not in _HYPERPARAMS and abs(value) > max_abs_loss
+      if np.isfinite(value) and not exploded:
+        continue
+      last_good = checkpointer.latest_step()
+      kept = (f'the last good checkpoint (step {last_good}) is kept in {checkpointer.directory}'
+              if last_good is not None else 'no checkpoint had been written')
+      where = (f'at step {first_step + offset} (steps {first_step}-'
+               f'{first_step + len(history) - 1} were checked)')
       if not np.isfinite(value):
-        last_good = checkpointer.latest_step()
-        kept = (f'the last good checkpoint (step {last_good}) is kept in {checkpointer.directory}'
-                if last_good is not None else 'no checkpoint had been written')
         raise errors.NonFiniteLossError(
-            f'{key} became {value} at step {first_step + offset} (steps {first_step}-'
-            f'{first_step + len(history) - 1} were checked); training stopped and {kept}; lower '
+            f'{key} became {value} {where}; training stopped and {kept}; lower '
             'config.optimizer.learning_rate or change the model')
+      raise errors.DivergenceError(
+          f'{key} reached {value:.3g} {where}, beyond config.max_abs_loss={max_abs_loss:g}: '
+          f'training diverged; it stopped and {kept}; lower config.optimizer.learning_rate or '
+          'change the model (config.max_abs_loss=0 turns this guard off)')
 
 
 def _summarise(history: List[dict]) -> dict:
@@ -111,34 +125,9 @@ def _write_hardware(workdir: str) -> None:
                'processes': jax.process_count()}, f, indent=2)
 
 
-class _Preemption:
-  """Whether the run must stop and checkpoint now: SIGTERM seen (one process), or the step all
-  processes agreed on after any of them was told of a preemption (jax's preemption service)."""
-
-  def __init__(self):
-    self._requested = False
-    self._previous = None
-    if jax.process_count() == 1 and threading.current_thread() is threading.main_thread():
-      self._previous = signal.signal(signal.SIGTERM, self._handle)
-
-  def _handle(self, signum, frame):
-    del signum, frame
-    logging.warning('SIGTERM: checkpointing at the end of this step, then exiting.')
-    self._requested = True
-
-  def reached(self, step: int) -> bool:
-    if jax.process_count() > 1:
-      from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
-      return multihost_utils.reached_preemption_sync_point(step)
-    return self._requested
-
-  def close(self) -> None:
-    if self._previous is not None:
-      signal.signal(signal.SIGTERM, self._previous)
-
-
 def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
   """Trains (resuming from workdir/checkpoints when there are any); returns the final state."""
+  workdir_lib.check_usable(workdir)
   config_checks.validate(config)
   parallel.check_batch_size(config.batch_size)
   spec = parallel.step_spec(config)
@@ -147,10 +136,26 @@ def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
                              batches_per_step=spec.batches_per_step, seed=config.seed,
                              shard=parallel.data_shard())
   init_rng, train_rng, sample_rng = jax.random.split(jax.random.PRNGKey(config.seed), 3)
+  memory.check_fits(jax.eval_shape(lambda r: create_train_state(config, dataset, spec, r),
+                                   init_rng))
   state = create_train_state(config, dataset, spec, init_rng)
   primary = parallel.is_primary()
-  if primary:
-    workdir_lib.prepare(workdir, config)
+  with contextlib.ExitStack() as held:
+    if primary:
+      workdir_lib.check_resumable(workdir, config)  # Read-only checks first.
+      try:
+        os.makedirs(workdir, exist_ok=True)
+        held.enter_context(lock.WorkdirLock(workdir))
+        workdir_lib.prepare(workdir, config)
+      except OSError as e:
+        raise errors.WorkdirError(f'cannot write to --workdir={workdir} ({e.strerror}); choose a '
+                                  'writable --workdir') from e
+    return _train(config, workdir, dataset, spec, state, (train_rng, sample_rng), primary)
+
+
+def _train(config, workdir, dataset, spec, state, rngs, primary) -> state_lib.GANState:
+  """The loop of train_and_evaluate, once the workdir is this run's."""
+  train_rng, sample_rng = rngs
   logging.info('Training on %d device(s) (%s), %d process(es); workdir %s', jax.device_count(),
                jax.devices()[0].platform, jax.process_count(), workdir)
 
@@ -175,7 +180,7 @@ def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
                                config.noise.prior)
   generate = jax.jit(lambda g, z: g.forward(g.params, z, train=False)[0])
   log = metrics_log.MetricsLog(workdir, config.num_train_steps, start, enabled=primary)
-  preemption = _Preemption()
+  stop = interrupts.StopRequest()
   state = parallel.replicate(state)
   history = []
   try:
@@ -183,12 +188,12 @@ def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
       state, metrics = train_step(state, parallel.shard(next(batches)), train_rng)
       history.append(metrics)
       last = step == config.num_train_steps
-      preempted = preemption.reached(step)
+      preempted = stop.reached(step)
       checkpoint_now = last or preempted or step % config.checkpoint_every_steps == 0
       if last or checkpoint_now or step % config.log_every_steps == 0:
         # Fetching the metrics waits for the device: done once per interval, not per step.
         host = parallel.unreplicate(history)
-        _check_finite(host, step - len(host) + 1, checkpointer)
+        _check_losses(host, step - len(host) + 1, checkpointer, config.max_abs_loss)
         log.write(step, _summarise(host))
         history = []
       if primary and (last or step % config.sample_every_steps == 0):
@@ -197,11 +202,14 @@ def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
       if checkpoint_now:
         checkpointer.save(step, parallel.unreplicate(state), batches.get_state(), force=True)
       if preempted and not last:
-        raise errors.Preempted(f'preempted: stopped after step {step} with its checkpoint '
-                               'written; run the same command to resume')
+        what = 'interrupted' if stop.signum == signal.SIGINT else 'preempted'
+        raise errors.Preempted(f'{what}: stopped after step {step} with its checkpoint written; '
+                               'run the same command to resume', stop.signum)
   finally:
-    preemption.close()
-    checkpointer.wait()
-    checkpointer.close()
-    log.close()
+    stop.close()
+    try:
+      checkpointer.wait()  # A failed asynchronous write (a full disk) is raised here.
+    finally:
+      checkpointer.close()
+      log.close()
   return parallel.unreplicate(state)

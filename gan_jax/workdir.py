@@ -8,7 +8,7 @@ from gan_jax import errors
 
 # Keys that may change when a run is resumed (to train longer, or log differently).
 RESUMABLE_KEYS = ('num_train_steps', 'log_every_steps', 'checkpoint_every_steps',
-                  'sample_every_steps', 'keep_checkpoints')
+                  'sample_every_steps', 'keep_checkpoints', 'max_abs_loss')
 
 # Keys added to the code after runs were made, with the value that gives the behaviour those runs
 # had: a config.json without the key is read as having that value (so it still resumes and is
@@ -22,13 +22,33 @@ def _flatten(tree, prefix=''):
   return {prefix[:-1]: tree}
 
 
+def check_usable(workdir: str) -> None:
+  """A one-line WorkdirError for a --workdir that cannot be a run's directory."""
+  if not workdir:
+    raise errors.WorkdirError('--workdir is empty; give the directory the run should write to')
+  if os.path.exists(workdir) and not os.path.isdir(workdir):
+    raise errors.WorkdirError(f'--workdir={workdir} is a file, not a directory; choose another '
+                              '--workdir')
+
+
 def changed_keys(workdir: str, config):
   """Config keys whose values differ from workdir/config.json (None if there is none)."""
   path = os.path.join(workdir, 'config.json')
   if not os.path.exists(path):
     return None
-  with open(path, encoding='utf-8') as f:
-    old = {**ADDED_KEYS, **_flatten(json.load(f))}
+  try:
+    with open(path, encoding='utf-8') as f:
+      saved = json.load(f)
+  except (ValueError, UnicodeDecodeError) as e:
+    raise errors.WorkdirError(
+        f'{path} is not valid JSON ({e}); restore it from the experiment file and the run\'s '
+        'overrides, or choose a new --workdir') from e
+  except OSError as e:
+    raise errors.WorkdirError(f'cannot read {path} ({e.strerror})') from e
+  if not isinstance(saved, dict):
+    raise errors.WorkdirError(f'{path} does not hold a config (a JSON object); restore it or '
+                              'choose a new --workdir')
+  old = {**ADDED_KEYS, **_flatten(saved)}
   new = _flatten(json.loads(config.to_json_best_effort()))
   return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
@@ -47,15 +67,30 @@ def check_same_run(workdir: str, changed, config) -> None:
         'own config (see its config.json) or choose a new --workdir')
 
 
+def _has_checkpoints(workdir: str) -> bool:
+  directory = os.path.join(workdir, 'checkpoints')
+  return os.path.isdir(directory) and any(n.isdigit() for n in os.listdir(directory))
+
+
+def check_resumable(workdir: str, config) -> None:
+  """Refuses, before anything is written, a workdir that holds another run, an unreadable
+  config.json, or checkpoints without the config.json that says what they are."""
+  changed = changed_keys(workdir, config)
+  if changed is None:
+    if _has_checkpoints(workdir):
+      raise errors.WorkdirError(
+          f'{workdir} holds checkpoints but no config.json, so what run they belong to is unknown;'
+          ' restore its config.json, or choose a new --workdir')
+    return
+  check_same_run(workdir, changed, config)
+
+
 def prepare(workdir: str, config) -> None:
   """Creates workdir and writes config.json; refuses a workdir that holds a different run."""
-  os.makedirs(workdir, exist_ok=True)
-  changed = changed_keys(workdir, config)
-  if changed is not None:
-    check_same_run(workdir, changed, config)
-    if not changed:
-      return
+  check_resumable(workdir, config)
   path = os.path.join(workdir, 'config.json')
+  if os.path.exists(path) and not changed_keys(workdir, config):
+    return
   with open(path + '.tmp', 'w', encoding='utf-8') as f:
     f.write(config.to_json_best_effort(indent=2, sort_keys=True))
   os.replace(path + '.tmp', path)

@@ -62,6 +62,13 @@ def experiment_name(config_spec: str) -> str:
   return f'{stem}-{re.sub(r"[^A-Za-z0-9._+-]", "_", arg)}' if arg else stem
 
 
+def check_root(root: str) -> None:
+  """An empty --root would put every workdir inside the current directory (the checkout)."""
+  if not root or not root.strip():
+    raise errors.ConfigError('--root is empty; give the directory the workdirs go under (e.g. '
+                             '--root=/tmp/runs), outside the checkout')
+
+
 def plan(config_spec: str, root: str,
          invocation_flags: Sequence[Sequence[str]] = ((),)) -> Sequence[Run]:
   """The runs of the sweep, in <root>/<experiment>/<name>.
@@ -69,6 +76,7 @@ def plan(config_spec: str, root: str,
   invocation_flags: for each gan_jax.main invocation of a point, its extra flags (--mode=eval).
   """
   from gan_jax import config_checks  # pylint: disable=g-import-not-at-top  (it imports JAX)
+  check_root(root)
   module, config = load(config_spec)
   where = f'{config_spec.partition(":")[0]}: sweep()'
   try:

@@ -238,6 +238,7 @@ def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
 def reproduce(name: str, root: str, runlocal: bool, inception_weights: str, fetch: bool = False,
               data_paths: Optional[Dict[str, str]] = None) -> str:
   """Runs the table; returns (its Markdown, the rows that could not run, reported in it)."""
+  plan.check_root(root)
   table = tables.TABLES[name]
   if (not runlocal and not inception_weights
       and any(tables.INCEPTION in r.metrics for r in table.rows)):
@@ -270,7 +271,7 @@ def main(argv):
     sys.exit(1)
   except errors.Preempted as e:
     print(f'launch.reproduce: {e}; no table was written', file=sys.stderr)
-    sys.exit(errors.Preempted.EXIT_STATUS)
+    sys.exit(e.exit_status)
   output = FLAGS.output or os.path.join(
       FLAGS.root, 'tables', f'{FLAGS.table}{"-runlocal" if FLAGS.runlocal else ""}.md')
   os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)

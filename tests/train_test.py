@@ -38,7 +38,7 @@ def test_corrupt_latest_checkpoint_falls_back_to_previous(tmp_path, caplog):
   train.train_and_evaluate(small_config(num_train_steps=4), workdir)
   _corrupt(os.path.join(workdir, 'checkpoints', '4'))
   resumed = train.train_and_evaluate(small_config(), workdir)
-  assert 'Checkpoint at step 4 is unreadable' in caplog.text
+  assert 'checkpoint at step 4 is unreadable' in caplog.text
   # The damaged checkpoint is kept aside, not deleted; the run redid steps 3-4 from step 2.
   assert os.path.isdir(os.path.join(workdir, 'checkpoints', '4.corrupt'))
   assert_states_identical(straight, resumed)

@@ -29,8 +29,18 @@ _FILES = {('images', 'train'): 'train-images-idx3-ubyte',
 def read_idx(path: str) -> np.ndarray:
   """Reads one IDX file (optionally gzip-compressed) into an array of its declared shape."""
   opener = gzip.open if path.endswith('.gz') else open
-  with opener(path, 'rb') as f:
-    data = f.read()
+  try:
+    with opener(path, 'rb') as f:
+      data = f.read()
+  except gzip.BadGzipFile as e:
+    raise errors.DatasetUnavailableError(
+        f'{path} is not a gzip file ({e}); name it without .gz if it is uncompressed, or fetch it '
+        'again') from e
+  except EOFError as e:
+    raise errors.DatasetUnavailableError(f'{path} is truncated (the gzip stream ends early); '
+                                         'fetch it again') from e
+  except OSError as e:
+    raise errors.DatasetUnavailableError(f'cannot read {path} ({e.strerror or e})') from e
   if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
     raise errors.DatasetUnavailableError(f'{path} is not an IDX file (bad magic number)')
   ndim = data[3]

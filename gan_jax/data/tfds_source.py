@@ -30,6 +30,13 @@ def _builder(data_config):
   except tfds.core.registered.DatasetNotFoundError as e:
     raise errors.ConfigError(
         f'config.data.name={data_config.name!r} is not a tfds dataset ({e})'.splitlines()[0]) from e
+  except Exception as e:  # pylint: disable=broad-except  (e.g. a corrupt dataset_info.json:
+    # protobuf's ParseError; any failure to read the prepared files means the same thing)
+    where = data_config.data_dir or '~/tensorflow_datasets'
+    detail = str(e).splitlines()[0] if str(e) else type(e).__name__
+    raise errors.DatasetUnavailableError(
+        f'the prepared tfds dataset {data_config.name!r} in {where} cannot be read ({detail}); '
+        f'delete its directory there and prepare it again') from e
 
 
 def _prepare(builder, data_config) -> None:

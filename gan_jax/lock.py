@@ -1,0 +1,65 @@
+"""One run per workdir: an advisory lock (fcntl.flock) on workdir/.lock, held for the whole run.
+
+The kernel drops a flock when its process dies, however it dies, so a lock left behind by a
+killed run never blocks the next one: the file's contents (the holder's PID, host and start
+time) are only there to name the holder in the error. On storage where flock is not supported
+the run goes ahead with a warning.
+"""
+import errno
+import fcntl
+import json
+import os
+import socket
+import time
+
+from absl import logging
+
+from gan_jax import errors
+
+LOCK_FILE = '.lock'
+
+
+class WorkdirLock:
+  """`with WorkdirLock(workdir):` holds the lock or raises WorkdirError naming the holder."""
+
+  def __init__(self, workdir: str):
+    self.path = os.path.join(workdir, LOCK_FILE)
+    self._fd = None
+
+  def __enter__(self) -> 'WorkdirLock':
+    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+      holder = _read_holder(fd)
+      os.close(fd)
+      if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+        raise errors.WorkdirError(
+            f'{os.path.dirname(self.path)} is in use by another run ({holder}); wait for it to '
+            'finish or stop it, or choose another --workdir') from e
+      logging.warning('Could not lock %s (%s); make sure no other run uses this workdir.',
+                      self.path, e.strerror)
+      return self
+    os.ftruncate(fd, 0)
+    os.write(fd, json.dumps({'pid': os.getpid(), 'host': socket.gethostname(),
+                             'started': time.strftime('%Y-%m-%d %H:%M:%S')}).encode())
+    os.fsync(fd)
+    self._fd = fd
+    return self
+
+  def __exit__(self, *exc) -> None:
+    if self._fd is not None:
+      os.ftruncate(self._fd, 0)
+      fcntl.flock(self._fd, fcntl.LOCK_UN)
+      os.close(self._fd)
+      self._fd = None
+
+
+def _read_holder(fd: int) -> str:
+  try:
+    holder = json.loads(os.pread(fd, 4096, 0).decode() or '{}')
+  except (OSError, ValueError):
+    holder = {}
+  if not holder:
+    return 'holder unknown'
+  return f'PID {holder.get("pid")} on host {holder.get("host")}, started {holder.get("started")}'
