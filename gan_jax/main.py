@@ -6,6 +6,7 @@ exhaustion end the run with one line and exit 1; SIGTERM / SIGINT with 143 / 130
 """
 import logging as python_logging
 import os
+import signal
 import sys
 import threading
 
@@ -121,6 +122,7 @@ def main(argv):
     print(f'gan_jax: {e}', file=sys.stderr)
     sys.exit(e.exit_status)
   except KeyboardInterrupt:  # Before the training loop, or a second Ctrl-C.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # A third one must not cut the exit short.
     print('gan_jax: interrupted before a checkpoint of the steps since the last one could be '
           'written; run the same command to resume from the last checkpoint', file=sys.stderr)
     sys.exit(130)

@@ -171,6 +171,7 @@ def _train(config, workdir, dataset, spec, state, rngs, primary) -> state_lib.GA
   start = int(state.step)
   if start >= config.num_train_steps:
     logging.info('Already trained for %d steps; nothing to do.', start)
+    checkpointer.close()
     return state
 
   if primary:

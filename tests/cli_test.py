@@ -79,6 +79,7 @@ def _final_state(workdir, step):
   return ocp.StandardCheckpointer().restore(os.path.join(workdir, 'checkpoints', str(step), 'state'))
 
 
+@pytest.mark.slow
 def test_sigkill_then_same_command_is_bit_identical(tmp_path):
   args = ['--config=experiments/digits_gan.py', '--config.num_train_steps=600',
           '--config.checkpoint_every_steps=100', '--config.log_every_steps=100',

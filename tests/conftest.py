@@ -1,6 +1,7 @@
 """Shared test fixtures: tiny configs and generated data files in the real formats."""
 import os
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -8,6 +9,13 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
+
+# One persistent XLA compilation cache for the whole suite and the processes it starts (they
+# inherit the environment): the same tiny models are compiled by dozens of tests.
+os.environ.setdefault('JAX_COMPILATION_CACHE_DIR',
+                      os.path.join(tempfile.gettempdir(), 'gan_jax_tests_xla_cache'))
+os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
+os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES', '0')
 
 import jax  # pylint: disable=g-import-not-at-top
 from gan_jax.data.mock import write_idx, write_tfd_mat  # pylint: disable=g-import-not-at-top,unused-import

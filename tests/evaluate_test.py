@@ -143,6 +143,7 @@ def test_eval_refuses_another_model_and_leaves_checkpoints_alone(tmp_path):
   assert summary['selected_step'] == 4
 
 
+@pytest.mark.slow
 def test_cifar10_dfm_end_to_end_on_mock_data_with_inception_scores(tmp_path):
   """Train cifar10_dfm (runlocal) on tfds mock CIFAR-10, then IS/FID with (random) Inception
   weights from an .npz; without weights, one line naming the key and the converter."""

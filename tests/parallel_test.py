@@ -88,6 +88,7 @@ MLP = ('digits_gan', {'batch_size': 16, 'num_train_steps': 4, 'checkpoint_every_
 DFM = ('cifar10_dfm', {'batch_size': 16, 'num_train_steps': 3, 'checkpoint_every_steps': 3})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('experiment,overrides', [MLP, DFM], ids=['mlp_gan', 'dcgan_dfm'])
 def test_eight_devices_train_as_one(tmp_path, experiment, overrides):
   one = _train(tmp_path, 'one', experiment, overrides, num_devices=1)
@@ -118,6 +119,7 @@ def _free_port():
     return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_processes_train_as_one(tmp_path):
   experiment, overrides = MLP
   single = _train(tmp_path, 'single', experiment, overrides, num_devices=2)
@@ -137,6 +139,7 @@ def test_two_processes_train_as_one(tmp_path):
   _assert_same_training(single, first, atol=1e-5)  # 2 processes x 1 device = 1 x 2 devices.
 
 
+@pytest.mark.slow
 def test_sigterm_checkpoints_and_the_same_command_resumes(tmp_path):
   workdir = tmp_path / 'run'
   command = [sys.executable, '-m', 'gan_jax.main', '--config=experiments/digits_gan.py:runlocal',

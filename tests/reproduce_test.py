@@ -63,6 +63,7 @@ def test_full_inception_table_without_weights_stops_before_training(tmp_path):
   assert not os.listdir(tmp_path)
 
 
+@pytest.mark.slow
 def test_runlocal_table_is_built_from_the_runs_and_reuses_them(tmp_path, monkeypatch):
   monkeypatch.setattr(idx, 'MNIST_DIR', str(tmp_path / 'no_mnist'))  # As on a bare machine.
   root = str(tmp_path)
@@ -105,3 +106,18 @@ def test_rows_name_what_to_run_when_their_data_is_absent(tmp_path, monkeypatch):
   assert 'data not available' in tfd
   assert '`python -m launch.reproduce --table=gan_parzen --tfd_path=PATH`' in tfd
   assert not os.path.exists(tmp_path / 'root' / 'mnist_gan')  # Nothing was trained.
+
+
+@pytest.mark.slow
+def test_the_offline_runlocal_table_runs_with_no_optional_dataset_installed(tmp_path, monkeypatch):
+  """README's `launch.reproduce --table=offline --runlocal` on a bare machine: Fashion-MNIST
+  absent, so its rows run on stand-in IDX files (images and labels) and say so."""
+  monkeypatch.setattr(idx, 'FASHION_MNIST_DIR', str(tmp_path / 'no_fashion'))
+  text, failed = reproduce.reproduce('offline', str(tmp_path / 'root'), runlocal=True,
+                                     inception_weights='')
+  assert not failed, [r['error'] for r in failed]
+  fashion = [l for l in text.splitlines() if l.startswith('| Fashion-MNIST')]
+  assert len(fashion) == 3 and all('(stand-in data)' in l and 'classifier IS' in l
+                                   for l in fashion)
+  digits = [l for l in text.splitlines() if l.startswith('| sklearn digits')]
+  assert len(digits) == 3 and not any('stand-in' in l for l in digits)  # sklearn ships them.
