@@ -51,22 +51,20 @@ class _QuietLibraries(python_logging.Filter):
     return True
 
 
-def _quiet_thread_errors(args) -> None:
-  """orbax's writer threads die when the storage fails; main() reports that failure."""
-  logging.warning('background thread %s stopped: %s: %s', args.thread.name if args.thread else '?',
-                  args.exc_type.__name__, str(args.exc_value).splitlines()[0][:300]
-                  if str(args.exc_value) else '')
+def _one_warning(what: str):
+  """A sys/threading hook that logs an exception in one line instead of a traceback: orbax's
+  writer threads and tensorstore's callbacks fail when the storage does, and main() reports
+  that failure itself."""
+  def hook(args) -> None:
+    text = str(args.exc_value)
+    logging.warning('%s: %s: %s', what, args.exc_type.__name__,
+                    text.splitlines()[0][:300] if text else '')
+  return hook
 
 
 def _fail(message: str) -> None:
   print(f'gan_jax: error: {message}', file=sys.stderr)
   sys.exit(1)
-
-
-def _quiet_unraisable(args) -> None:
-  """tensorstore's callbacks into a closed event loop after a failed write: one line."""
-  logging.warning('ignored in a callback: %s: %s', args.exc_type.__name__,
-                  str(args.exc_value).splitlines()[0][:300] if str(args.exc_value) else '')
 
 
 def _config_arg(argv) -> str:
@@ -108,8 +106,8 @@ def main(argv):
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   logging.get_absl_handler().addFilter(_QuietLibraries())
   python_logging.getLogger('asyncio').addFilter(_QuietLibraries())
-  threading.excepthook = _quiet_thread_errors
-  sys.unraisablehook = _quiet_unraisable
+  threading.excepthook = _one_warning('a background thread stopped')
+  sys.unraisablehook = _one_warning('ignored in a callback')
   try:
     if FLAGS.mode == 'train':
       parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
