@@ -29,9 +29,9 @@ def dcgan_config():
   config.num_samples = 64
   # Scored by Inception score (the paper's Table 1) and FID, not Parzen windows; give the weights
   # with --config.eval.inception_weights=NPZ (gan_jax/evaluation/convert_inception_weights.py).
-  config.eval.parzen = False
-  config.eval.inception_scores = True
-  config.eval.classifier_scores = config.data.name == 'cifar10'  # Offline, labelled CIFAR-10.
+  # CIFAR-10 (labelled) adds offline scores in a small classifier's space.
+  config.eval.metrics = ('inception', 'classifier') if config.data.name == 'cifar10' else (
+      'inception',)
   return config
 
 

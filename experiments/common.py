@@ -8,6 +8,8 @@ import numpy as np
 
 from gan_jax import data
 from gan_jax import errors
+from gan_jax import models
+from gan_jax.evaluation import metrics
 
 
 def released_momentum_sgd() -> ml_collections.ConfigDict:
@@ -35,7 +37,9 @@ def base_config() -> ml_collections.ConfigDict:
   # Algorithm 1.
   config.discriminator_steps = 1  # k; the paper used k = 1.
   config.update_rule = 'alternating'  # or 'simultaneous' (the released code: D and G in one step).
-  config.generator_loss = 'non_saturating'  # or 'minimax' (eq. 1 taken literally).
+  # The adversarial objective, a named pair of D and G losses (gan_jax/losses.py): 'minimax' (eq. 1
+  # taken literally), 'non_saturating' (§3: G maximises log D(G(z))), 'hinge', 'least_squares'.
+  config.loss = 'non_saturating'
   config.discriminator_loss_scale = 1.0  # The released code uses 0.5 * (BCE real + BCE fake).
 
   config.noise = ml_collections.ConfigDict(dict(prior='uniform', dim=100))  # U(-√3, √3)^100.
@@ -73,31 +77,11 @@ def base_config() -> ml_collections.ConfigDict:
   config.keep_checkpoints = 3
   config.num_samples = 100  # Images in each samples/step_NNNNNN.png grid (fixed z).
 
-  # Parzen-window evaluation (--mode=eval): the MNIST protocol of the released code.
-  config.eval = ml_collections.ConfigDict(dict(
-      parzen=True,  # The 2014 metric; off for the DCGAN experiments, scored by IS/FID instead.
-      protocol='holdout',  # or 'tfd_folds'.
-      num_samples=10_000,  # Generator samples used as Parzen centres.
-      sigmas=tuple(float(s) for s in np.logspace(-1, 0, 10)),  # The released grid.
-      refine_sigma=False,  # A finer second pass around the best σ of the grid.
-      num_validation=1000,  # First rows of the validation split (the released code: 1,000).
-      num_test=0,  # 0: the whole test split.
-      num_reference=10_000,  # Held-out real training rows as centres: the data's own score.
-      folds=(0, 1, 2, 3, 4),  # tfd_folds only.
-      seed=1234,  # z of the evaluation samples and choice of the reference rows.
-      # Offline quality metrics: IS and FID in the space of a small CNN trained on the labelled
-      # training split (cached in classifier_dir; '' = ~/.cache/gan_jax/classifiers).
-      classifier_scores=False,
-      classifier_dir='',
-      classifier_steps=2000,
-      num_splits=10,  # Inception score: mean ± std over this many equal splits of the samples.
-      # Inception score and FID with the standard FID InceptionV3 (Warde-Farley & Bengio, 2017:
-      # 10 splits of 5,000 samples). The weights are an .npz made by
-      # `python -m gan_jax.evaluation.convert_inception_weights`; FID is against the test split.
-      inception_scores=False,
-      inception_weights='',
-      inception_samples=50_000,
-  ))
+  # Evaluation (--mode=eval, and during training every eval.every_steps): the metrics named in
+  # eval.metrics, each with its own keys (gan_jax/evaluation/metrics). The 2014 metric: the
+  # Parzen window on the MNIST protocol of the released code.
+  config.eval = metrics.default_config()
+  config.eval.metrics = ('parzen',)
   return config
 
 
@@ -119,15 +103,7 @@ def shrink_for_runlocal(config: ml_collections.ConfigDict) -> ml_collections.Con
   config.num_train_steps = 2
   config.batch_size = 8
   config.noise.dim = 8
-  if 'hidden_dims' in config.generator:
-    config.generator.hidden_dims = tuple(16 for _ in config.generator.hidden_dims)
-  for network in (config.generator, config.discriminator):
-    if 'base_channels' in network:
-      network.base_channels = 4
-  config.dfm.denoiser.num_layers = 1
-  if 'hidden_units' in config.discriminator:
-    config.discriminator.hidden_units = tuple(8 for _ in config.discriminator.hidden_units)
-    config.discriminator.num_pieces = 2
+  models.shrink_for_runlocal(config)  # Each network as its model class shrinks it.
   config.log_every_steps = 1
   config.checkpoint_every_steps = 1
   config.sample_every_steps = 2
@@ -139,4 +115,6 @@ def shrink_for_runlocal(config: ml_collections.ConfigDict) -> ml_collections.Con
   config.eval.classifier_steps = 20
   config.eval.num_splits = 2
   config.eval.inception_samples = 8
+  config.eval.kid_subsets = 2
+  config.eval.kid_subset_size = 8
   return config

@@ -19,7 +19,9 @@ def get_config(arg=None):
   config.log_every_steps = 200
   config.checkpoint_every_steps = 2000
   config.sample_every_steps = 1000
-  config.eval.classifier_scores = True  # Offline IS / FID in a digit classifier's space.
+  # + offline IS / FID and KID in a digit classifier's space.
+  config.eval.metrics = ('parzen', 'classifier', 'kid')
+  config.eval.kid_space = 'classifier'
   if common.is_runlocal(arg):
     common.shrink_for_runlocal(config)
   return config

@@ -12,7 +12,9 @@ def get_config(arg=None):
   config = mnist_gan.get_config()
   config.data = data.default_config('idx', path=idx.FASHION_MNIST_DIR, alternatives=('tfds',),
                                     name='fashion_mnist')
-  config.eval.classifier_scores = True  # Offline IS / FID in a Fashion-MNIST classifier's space.
+  # + offline IS / FID and KID in a Fashion-MNIST classifier's space.
+  config.eval.metrics = ('parzen', 'classifier', 'kid')
+  config.eval.kid_space = 'classifier'
   if common.is_runlocal(arg):
     common.shrink_for_runlocal(config)
   return config

@@ -18,7 +18,7 @@ def imagenet32_config():
   config.generator.width = 1.0
   config.discriminator.width = 0.5
   config.num_train_steps = 300_000
-  config.eval.classifier_scores = False  # A small CNN is no judge of 1,000 classes.
+  config.eval.metrics = ('inception',)  # A small CNN is no judge of 1,000 classes.
   return config
 
 

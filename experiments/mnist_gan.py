@@ -39,7 +39,7 @@ def get_config(arg=None):
 
 def sweep():
   """The released rule (simultaneous updates) against Algorithm 1's alternating one, then the
-  minimax G loss of eq. 1 taken literally; three seeds each."""
+  minimax loss of eq. 1 taken literally; three seeds each."""
   return grid.chain(
       grid.product(update_rule=('simultaneous', 'alternating'), seed=range(3)),
-      grid.product(generator_loss=('minimax',), seed=range(3)))
+      grid.product(loss=('minimax',), seed=range(3)))

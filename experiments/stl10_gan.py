@@ -12,7 +12,7 @@ def dcgan_48_config():
   config = cifar10_dcgan.dcgan_config()
   config.data = data.default_config('tfds', name='stl10', train_split='unlabelled',
                                     downsample=2, num_validation=0)
-  config.eval.classifier_scores = False  # The unlabelled split has no classes to learn.
+  config.eval.metrics = ('inception',)  # The unlabelled split has no classes to learn.
   return config
 
 

@@ -24,6 +24,7 @@ def get_config(arg=None):
   config.checkpoint_every_steps = 250
   config.keep_checkpoints = 20  # Fig. 1 shows D and p_g at several points of training.
   config.sample_every_steps = 1000
+  config.eval.metrics = ('parzen',)  # One mode: no mode coverage.
   config.eval.sigmas = (0.02, 0.05, 0.1, 0.2, 0.5)
   config.eval.num_validation = 1000
   if common.is_runlocal(arg):

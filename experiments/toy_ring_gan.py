@@ -30,6 +30,7 @@ def get_config(arg=None):
   config.checkpoint_every_steps = 2000
   config.sample_every_steps = 2000
   config.num_samples = 2000
+  config.eval.metrics = ('parzen', 'modes')  # Modes covered, the benchmark's metric.
   if common.is_runlocal(arg):
     common.shrink_for_runlocal(config)
     config.data.num_examples = 512

@@ -13,6 +13,12 @@ class ConfigError(GanJaxError):
   """A config value is invalid or two values contradict each other."""
 
 
+def require(ok: bool, message: str) -> None:
+  """A config check: raises ConfigError(message), one line naming the key and its valid values."""
+  if not ok:
+    raise ConfigError(message)
+
+
 class DatasetUnavailableError(GanJaxError):
   """The dataset asked for is not on this machine (and cannot be downloaded here)."""
 

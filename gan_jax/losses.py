@@ -1,9 +1,15 @@
-"""Adversarial objectives of Goodfellow et al. (2014), computed from D's logits.
+"""Adversarial objectives, computed from D's logits, as named pairs of a D loss and a G loss.
 
-D(x) = sigmoid(l). Every log is written in the stable form log sigmoid(l) = -softplus(-l) and
+`config.loss` names a pair in `LOSSES`: 'minimax' and 'non_saturating' (Goodfellow et al., 2014:
+D descends -V of eq. 1 with either G loss), 'hinge' (Lim & Ye, 2017; Miyato et al., 2018) and
+'least_squares' (Mao et al., 2017). D's raw output l is a logit: D(x) = sigmoid(l) for the
+cross-entropy pairs, while hinge and least squares use l itself.
+
+Every log is written in the stable form log sigmoid(l) = -softplus(-l) and
 log(1 - sigmoid(l)) = -softplus(l), never as log(sigmoid(.)), which is -inf once sigmoid underflows.
 All functions average over the batch (the expectations of eq. 1 estimated on a minibatch).
 """
+import dataclasses
 from typing import Callable
 
 import jax
@@ -28,7 +34,9 @@ def value_function(real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
 
 
 def discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
-  """D ascends V (Algorithm 1), i.e. descends -V: binary cross-entropy, real = 1, fake = 0."""
+  """D ascends V (Algorithm 1), i.e. descends -V: binary cross-entropy, real = 1, fake = 0.
+
+  log 4 at the global optimum, where D(x) = 1/2 everywhere (Theorem 1)."""
   return -value_function(real_logits, fake_logits)
 
 
@@ -42,17 +50,51 @@ def non_saturating_generator_loss(fake_logits: jax.Array) -> jax.Array:
   return -jnp.mean(log_d(fake_logits))
 
 
-GENERATOR_LOSSES = {
-    'minimax': minimax_generator_loss,
-    'non_saturating': non_saturating_generator_loss,
+def hinge_discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+  """E_x max(0, 1 - l(x)) + E_z max(0, 1 + l(G(z))) (Lim & Ye, 2017; Miyato et al., 2018):
+  a margin of 1 on each side; logits already beyond it give no gradient."""
+  return jnp.mean(jax.nn.relu(1.0 - real_logits)) + jnp.mean(jax.nn.relu(1.0 + fake_logits))
+
+
+def hinge_generator_loss(fake_logits: jax.Array) -> jax.Array:
+  """-E_z l(G(z)): G raises D's raw score of its samples (Lim & Ye, 2017; Miyato et al., 2018)."""
+  return -jnp.mean(fake_logits)
+
+
+def least_squares_discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+  """½ E_x (l(x) - b)² + ½ E_z (l(G(z)) - a)² with a = 0, b = 1 (Mao et al., 2017, eq. 2, the
+  0-1 coding), l the raw output of D."""
+  return 0.5 * jnp.mean(jnp.square(real_logits - 1.0)) + 0.5 * jnp.mean(jnp.square(fake_logits))
+
+
+def least_squares_generator_loss(fake_logits: jax.Array) -> jax.Array:
+  """½ E_z (l(G(z)) - c)² with c = 1 (Mao et al., 2017, eq. 2): G's samples scored as real."""
+  return 0.5 * jnp.mean(jnp.square(fake_logits - 1.0))
+
+
+@dataclasses.dataclass(frozen=True)
+class AdversarialLoss:
+  """A D loss and a G loss, both descended: D's of (real_logits, fake_logits), G's of
+  fake_logits."""
+  discriminator: Callable[[jax.Array, jax.Array], jax.Array]
+  generator: Callable[[jax.Array], jax.Array]
+
+
+LOSSES = {
+    # D descends -V in both Goodfellow et al. (2014) pairs; they differ in G's loss only.
+    'minimax': AdversarialLoss(discriminator_loss, minimax_generator_loss),
+    'non_saturating': AdversarialLoss(discriminator_loss, non_saturating_generator_loss),
+    'hinge': AdversarialLoss(hinge_discriminator_loss, hinge_generator_loss),
+    'least_squares': AdversarialLoss(least_squares_discriminator_loss,
+                                     least_squares_generator_loss),
 }
 
 
-def get_generator_loss(name: str) -> Callable[[jax.Array], jax.Array]:
-  if name not in GENERATOR_LOSSES:
-    raise errors.ConfigError(
-        f'config.generator_loss={name!r} is unknown; use one of {sorted(GENERATOR_LOSSES)}')
-  return GENERATOR_LOSSES[name]
+def get(name: str) -> AdversarialLoss:
+  """The pair `config.loss` names; a one-line ConfigError for an unknown name."""
+  if name not in LOSSES:
+    raise errors.ConfigError(f'config.loss={name!r} is unknown; use one of {sorted(LOSSES)}')
+  return LOSSES[name]
 
 
 # Denoising feature matching (Warde-Farley & Bengio, 2017). Squared norms are summed over the

@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 
-# TensorFlow is only clu's TensorBoard writer here: keep its C++ start-up chatter off stderr.
+# TensorFlow, if anything imports it (tfds's builders): keep its C++ start-up chatter off stderr.
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
 

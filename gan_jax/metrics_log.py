@@ -18,15 +18,17 @@ class MetricsLog:
     self._num_train_steps = num_train_steps
     self._last_time, self._last_step = time.monotonic(), start_step
     if enabled:
-      # clu's TensorBoard writer imports TensorFlow (seconds): only when a run really starts.
-      from clu import metric_writers  # pylint: disable=g-import-not-at-top
+      # tensorboardX writes TensorBoard's event files without TensorFlow (clu's writer imports
+      # TensorFlow: ~5 s at the start of every process).
+      import tensorboardX  # pylint: disable=g-import-not-at-top
       self._jsonl = open(os.path.join(workdir, 'metrics.jsonl'), 'a', encoding='utf-8')
-      self._tensorboard = metric_writers.SummaryWriter(workdir)
+      self._tensorboard = tensorboardX.SummaryWriter(workdir, flush_secs=30)
 
-  def write(self, step: int, scalars: Mapping[str, float]) -> dict:
-    """Logs `scalars` at `step` with steps/s since the previous call; returns what was written."""
+  def write(self, step: int, scalars: Mapping[str, float], untimed_seconds: float = 0.0) -> dict:
+    """Logs `scalars` at `step` with steps/s since the previous call, not counting
+    `untimed_seconds` spent on other work (evaluations); returns what was written."""
     now = time.monotonic()
-    rate = (step - self._last_step) / max(now - self._last_time, 1e-9)
+    rate = (step - self._last_step) / max(now - self._last_time - untimed_seconds, 1e-9)
     self._last_time, self._last_step = now, step
     record = {'step': int(step), **{k: float(v) for k, v in scalars.items()},
               'steps_per_sec': rate}
@@ -37,12 +39,15 @@ class MetricsLog:
     if self._enabled:
       self._jsonl.write(json.dumps(record) + '\n')
       self._jsonl.flush()
-      self._tensorboard.write_scalars(step, {k: v for k, v in record.items() if k != 'step'})
+      for key, value in record.items():
+        if key != 'step':
+          self._tensorboard.add_scalar(key, value, step)
     return record
 
   def write_image(self, step: int, name: str, image: np.ndarray) -> None:
     if self._enabled:
-      self._tensorboard.write_images(step, {name: image[None]})
+      image = np.asarray(image)
+      self._tensorboard.add_image(name, image, step, dataformats='HWC' if image.ndim == 3 else 'HW')
 
   def close(self) -> None:
     if self._enabled:

@@ -70,6 +70,23 @@ def max_column_norm(max_norm: float) -> optax.GradientTransformation:
   return optax.GradientTransformation(lambda params: optax.EmptyState(), update_fn)
 
 
+def validate(opt, where: str) -> None:
+  """One optimizer's config (config.optimizer, config.dfm.optimizer), before it is built."""
+  errors.require(opt.name in OPTIMIZERS,
+           f'{where}.name={opt.name!r} is unknown; use one of {list(OPTIMIZERS)}')
+  errors.require(opt.learning_rate > 0, f'{where}.learning_rate={opt.learning_rate} must be > 0')
+  errors.require(opt.lr_decay_factor >= 1, f'{where}.lr_decay_factor={opt.lr_decay_factor} '
+           'must be >= 1 (the rate is divided by it every step; 1 keeps it constant)')
+  errors.require(0 <= opt.min_learning_rate <= opt.learning_rate,
+           f'{where}.min_learning_rate={opt.min_learning_rate} must be in '
+           f'[0, learning_rate={opt.learning_rate}]')
+  for key in ('momentum', 'final_momentum', 'b1', 'b2'):
+    errors.require(0 <= opt[key] < 1, f'{where}.{key}={opt[key]} must be in [0, 1)')
+  errors.require(0 <= opt.momentum_start_epoch <= opt.momentum_saturate_epoch,
+           f'{where}: need 0 <= momentum_start_epoch ({opt.momentum_start_epoch}) <= '
+           f'momentum_saturate_epoch ({opt.momentum_saturate_epoch})')
+
+
 def make_optimizer(opt_config, steps_per_epoch: int,
                    max_col_norm: float = 0.0) -> optax.GradientTransformation:
   if opt_config.name == 'momentum':
@@ -86,10 +103,18 @@ def make_optimizer(opt_config, steps_per_epoch: int,
   return tx
 
 
+HYPERPARAMS = ('learning_rate', 'momentum')  # The scheduled ones, logged for every network.
+
+
+def is_hyperparam(metric: str) -> bool:
+  """Whether a logged metric is a network's scheduled hyperparameter (e.g. d_learning_rate)."""
+  return metric.endswith(HYPERPARAMS)
+
+
 def current_hyperparams(opt_state) -> dict:
   """The injected learning_rate and momentum at the optimizer's current count."""
   has_hyperparams = lambda node: hasattr(node, 'hyperparams')
   for node in jax.tree.leaves(opt_state, is_leaf=has_hyperparams):
     if has_hyperparams(node):
-      return {k: node.hyperparams[k] for k in ('learning_rate', 'momentum') if k in node.hyperparams}
+      return {k: node.hyperparams[k] for k in HYPERPARAMS if k in node.hyperparams}
   return {}

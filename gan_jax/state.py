@@ -1,5 +1,9 @@
 """The training state: one flax TrainState per network, bundled as GANState.
 
+create_train_state builds it from a config: each network from the model registry
+(gan_jax/models), each optimizer with its schedule (gan_jax/optim.py), and DFM's denoiser sized
+to D's features.
+
 GANState.step counts iterations of Algorithm 1 (one generator update each); each network's own
 TrainState.step counts its optimizer updates (k per iteration for D). Randomness is not stored:
 every step derives its key from (seed, GANState.step), so a restored state draws the same numbers.
@@ -12,6 +16,9 @@ from flax.training import train_state
 import jax
 import jax.numpy as jnp
 import optax
+
+from gan_jax import models
+from gan_jax import optim
 
 
 class ModelState(train_state.TrainState):
@@ -57,3 +64,28 @@ def create_gan_state(generator: ModelState, discriminator: ModelState,
                      denoiser: Optional[ModelState] = None) -> GANState:
   return GANState(step=jnp.zeros((), jnp.int32), generator=generator,
                   discriminator=discriminator, denoiser=denoiser)
+
+
+def create_train_state(config, dataset, spec, rng: jax.Array) -> GANState:
+  """The initial GANState of `config` for `dataset` (gan_jax.data.Dataset: its example shape,
+  steps per epoch and pixel means) under `spec` (gan_jax.steps.StepSpec: k and the pmap axis)."""
+  generator = models.build_generator(config.generator, dataset.example_shape, spec.axis_name)
+  discriminator = models.build_discriminator(config.discriminator, spec.axis_name)
+  # Schedules count each network's own updates: D makes k of them per iteration.
+  g_tx = optim.make_optimizer(config.optimizer, dataset.steps_per_epoch,
+                              max_col_norm=config.generator_max_col_norm)
+  d_tx = optim.make_optimizer(config.optimizer, dataset.steps_per_epoch * spec.discriminator_steps,
+                              max_col_norm=config.discriminator_max_col_norm)
+  g_rng, d_rng, r_rng = jax.random.split(rng, 3)
+  g = create_model_state(generator, g_rng, jnp.zeros((1, config.noise.dim)), g_tx,
+                         models.generator_params_fn(config, dataset.pixel_means))
+  example = jnp.zeros((1, *dataset.example_shape))
+  d = create_model_state(discriminator, d_rng, example, d_tx)
+  r = None
+  if config.dfm.enabled:
+    n_h = models.feature_dim(discriminator, {'params': d.params, 'batch_stats': d.batch_stats},
+                             example)
+    r = create_model_state(models.build_denoiser(config.dfm.denoiser, n_h, spec.axis_name), r_rng,
+                           jnp.zeros((1, n_h)),
+                           optim.make_optimizer(config.dfm.optimizer, dataset.steps_per_epoch))
+  return create_gan_state(g, d, r)

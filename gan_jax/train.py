@@ -7,15 +7,14 @@ checkpoint of the step reached, raising errors.Preempted; the same command resum
 that can be wrong is checked before the workdir is touched.
 """
 import contextlib
-import functools
 import json
 import os
 import signal
+import time
 from typing import List
 
 from absl import logging
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from gan_jax import checkpointing
@@ -26,63 +25,21 @@ from gan_jax import interrupts
 from gan_jax import lock
 from gan_jax import memory
 from gan_jax import metrics_log
-from gan_jax import models
 from gan_jax import optim
 from gan_jax import parallel
 from gan_jax import state as state_lib
 from gan_jax import steps
 from gan_jax import workdir as workdir_lib
 from gan_jax.evaluation import figures
-from gan_jax.models import mlp
+from gan_jax.evaluation import metrics as metrics_lib
+from gan_jax.evaluation.metrics import base as metrics_base
 from gan_jax.models import prior
-
-_HYPERPARAMS = ('learning_rate', 'momentum')
-
-
-def create_train_state(config, dataset: data.Dataset, spec: steps.StepSpec,
-                       rng: jax.Array) -> state_lib.GANState:
-  generator = models.build_generator(config.generator, dataset.example_shape, spec.axis_name)
-  discriminator = models.build_discriminator(config.discriminator, spec.axis_name)
-  # Schedules count each network's own updates: D makes k of them per iteration.
-  g_tx = optim.make_optimizer(config.optimizer, dataset.steps_per_epoch,
-                              max_col_norm=config.generator_max_col_norm)
-  d_tx = optim.make_optimizer(config.optimizer, dataset.steps_per_epoch * spec.discriminator_steps,
-                              max_col_norm=config.discriminator_max_col_norm)
-  params_fn = None
-  if config.init_output_bias_from_data:
-    if config.generator.name != 'mlp' or config.generator.output_activation != 'sigmoid':
-      raise errors.ConfigError('config.init_output_bias_from_data needs an mlp generator with a '
-                               'sigmoid output; set it to False for this model')
-    params_fn = functools.partial(mlp.init_output_bias_from_marginals,
-                                  pixel_means=dataset.pixel_means())
-  g_rng, d_rng, r_rng = jax.random.split(rng, 3)
-  g = state_lib.create_model_state(generator, g_rng, jnp.zeros((1, config.noise.dim)), g_tx,
-                                   params_fn)
-  example = jnp.zeros((1, *dataset.example_shape))
-  d = state_lib.create_model_state(discriminator, d_rng, example, d_tx)
-  r = None
-  if config.dfm.enabled:
-    # n_h, the width of Φ, from the shapes of D's outputs (nothing is computed).
-    _, features = jax.eval_shape(lambda v: discriminator.apply(v, example, train=False),
-                                 {'params': d.params, 'batch_stats': d.batch_stats})
-    n_h = features.shape[-1]
-    width = config.dfm.denoiser.width
-    if width and width < n_h:
-      raise errors.ConfigError(f'config.dfm.denoiser.width={width} is below n_h={n_h}, the width '
-                               'of Φ; the paper uses widths >= n_h (0 means n_h)')
-    denoiser = models.Denoiser(feature_dim=n_h, num_layers=config.dfm.denoiser.num_layers,
-                               width=width, batch_axis=spec.axis_name)
-    r = state_lib.create_model_state(denoiser, r_rng, jnp.zeros((1, n_h)),
-                                     optim.make_optimizer(config.dfm.optimizer,
-                                                          dataset.steps_per_epoch))
-  return state_lib.create_gan_state(g, d, r)
-
 
 def _check_losses(history: List[dict], first_step: int, checkpointer, max_abs_loss: float) -> None:
   """Stops a diverged run: a NaN or Inf metric, or a loss beyond ±max_abs_loss (0: no bound)."""
   for offset, metrics in enumerate(history):
     for key, value in metrics.items():
-      exploded = max_abs_loss > 0 and key not in _HYPERPARAMS and abs(value) > max_abs_loss
+      exploded = max_abs_loss > 0 and not optim.is_hyperparam(key) and abs(value) > max_abs_loss
       if np.isfinite(value) and not exploded:
         continue
       last_good = checkpointer.latest_step()
@@ -102,7 +59,7 @@ def _check_losses(history: List[dict], first_step: int, checkpointer, max_abs_lo
 
 def _summarise(history: List[dict]) -> dict:
   """Means over the logging interval; hyperparameters at its last step."""
-  return {k: history[-1][k] if k in _HYPERPARAMS else float(np.mean([m[k] for m in history]))
+  return {k: history[-1][k] if optim.is_hyperparam(k) else float(np.mean([m[k] for m in history]))
           for k in history[-1]}
 
 
@@ -111,6 +68,20 @@ def _write_samples(workdir, step, samples, log) -> None:
   figures.write_png(os.path.join(workdir, 'samples', f'step_{step:06d}.png'), image,
                     scale=max(1, 512 // image.shape[1]))
   log.write_image(step, 'samples', image)
+
+
+def _log_networks(config, state: state_lib.GANState) -> None:
+  """Every network's hyperparameters, size and optimizer, once at the start of a run."""
+  networks = (('generator', state.generator, config.generator, config.optimizer),
+              ('discriminator', state.discriminator, config.discriminator, config.optimizer),
+              ('denoiser', state.denoiser, config.dfm.denoiser, config.dfm.optimizer))
+  for role, network, model_config, opt_config in networks:
+    if network is None:
+      continue
+    size = sum(int(np.prod(p.shape)) for p in jax.tree.leaves(network.params))
+    logging.info('%s: %s parameters; %s; optimizer %s', role, f'{size:,}',
+                 json.dumps(model_config.to_dict(), default=str),
+                 json.dumps(opt_config.to_dict(), default=str))
 
 
 def _write_hardware(workdir: str) -> None:
@@ -136,10 +107,13 @@ def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
                              batches_per_step=spec.batches_per_step, seed=config.seed,
                              shard=parallel.data_shard())
   init_rng, train_rng, sample_rng = jax.random.split(jax.random.PRNGKey(config.seed), 3)
-  memory.check_fits(jax.eval_shape(lambda r: create_train_state(config, dataset, spec, r),
-                                   init_rng))
-  state = create_train_state(config, dataset, spec, init_rng)
+  memory.check_fits(jax.eval_shape(
+      lambda r: state_lib.create_train_state(config, dataset, spec, r), init_rng))
+  state = state_lib.create_train_state(config, dataset, spec, init_rng)
   primary = parallel.is_primary()
+  # The metrics evaluated during training (config.eval.every_steps), their inputs loaded now.
+  evaluators = (metrics_lib.build(config, metrics_lib.Context(config, dataset.examples))
+                if primary and config.eval.every_steps else {})
   with contextlib.ExitStack() as held:
     if primary:
       workdir_lib.check_resumable(workdir, config)  # Read-only checks first.
@@ -150,14 +124,25 @@ def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
       except OSError as e:
         raise errors.WorkdirError(f'cannot write to --workdir={workdir} ({e.strerror}); choose a '
                                   'writable --workdir') from e
-    return _train(config, workdir, dataset, spec, state, (train_rng, sample_rng), primary)
+    return _train(config, workdir, dataset, spec, state, (train_rng, sample_rng), primary,
+                  evaluators)
 
 
-def _train(config, workdir, dataset, spec, state, rngs, primary) -> state_lib.GANState:
+def _evaluate(config, evaluators, g_state, step: int) -> dict:
+  """The configured metrics of G at `step`, as 'eval/<metric>/<name>' scalars."""
+  results = metrics_lib.run(evaluators, metrics_base.GeneratedSamples(config, g_state,
+                                                                      f'step_{step}'))
+  logging.info('step %d: %s', step, metrics_lib.describe(results))
+  return metrics_lib.scalars(results)
+
+
+def _train(config, workdir, dataset, spec, state, rngs, primary,
+           evaluators) -> state_lib.GANState:
   """The loop of train_and_evaluate, once the workdir is this run's."""
   train_rng, sample_rng = rngs
   logging.info('Training on %d device(s) (%s), %d process(es); workdir %s', jax.device_count(),
                jax.devices()[0].platform, jax.process_count(), workdir)
+  _log_networks(config, state)
 
   checkpointer = checkpointing.Checkpointer(os.path.join(workdir, 'checkpoints'),
                                             keep=config.keep_checkpoints,
@@ -191,11 +176,15 @@ def _train(config, workdir, dataset, spec, state, rngs, primary) -> state_lib.GA
       last = step == config.num_train_steps
       preempted = stop.reached(step)
       checkpoint_now = last or preempted or step % config.checkpoint_every_steps == 0
-      if last or checkpoint_now or step % config.log_every_steps == 0:
+      evaluate_now = bool(evaluators) and (last or step % config.eval.every_steps == 0)
+      if last or checkpoint_now or evaluate_now or step % config.log_every_steps == 0:
         # Fetching the metrics waits for the device: done once per interval, not per step.
         host = parallel.unreplicate(history)
         _check_losses(host, step - len(host) + 1, checkpointer, config.max_abs_loss)
-        log.write(step, _summarise(host))
+        started = time.monotonic()
+        scores = (_evaluate(config, evaluators, parallel.unreplicate(state.generator), step)
+                  if evaluate_now else {})
+        log.write(step, {**_summarise(host), **scores}, untimed_seconds=time.monotonic() - started)
         history = []
       if primary and (last or step % config.sample_every_steps == 0):
         _write_samples(workdir, step, generate(parallel.unreplicate(state.generator), fixed_z),

@@ -15,6 +15,11 @@ RESUMABLE_KEYS = ('num_train_steps', 'log_every_steps', 'checkpoint_every_steps'
 # evaluated, while any other value is a different run).
 ADDED_KEYS = {'generator_max_col_norm': 0.0}
 
+# Keys renamed after runs were made (old name -> new name), the meaning of their values unchanged:
+# generator_loss named G's loss when D's was always -V; `loss` names the D/G pair, and the two
+# old values are the pairs of the same name.
+RENAMED_KEYS = {'generator_loss': 'loss'}
+
 
 def _flatten(tree, prefix=''):
   if isinstance(tree, dict):
@@ -48,7 +53,7 @@ def changed_keys(workdir: str, config):
   if not isinstance(saved, dict):
     raise errors.WorkdirError(f'{path} does not hold a config (a JSON object); restore it or '
                               'choose a new --workdir')
-  old = {**ADDED_KEYS, **_flatten(saved)}
+  old = {**ADDED_KEYS, **{RENAMED_KEYS.get(k, k): v for k, v in _flatten(saved).items()}}
   new = _flatten(json.loads(config.to_json_best_effort()))
   return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 

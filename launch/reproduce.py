@@ -65,6 +65,9 @@ def _config(row: tables.Row, seed: int, runlocal: bool, inception_weights: str,
     config.data.path = os.path.abspath(os.path.expanduser(data_paths[row.data_path_flag]))
   if inception_weights:
     config.eval.inception_weights = os.path.expanduser(inception_weights)
+  # The row's metrics are computed whatever the experiment's own list (eval.* is free to change).
+  from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top  (JAX: after flags)
+  config.eval.metrics = tuple(dict.fromkeys((*metrics.names(config), *row.metrics)))
   return config
 
 
@@ -126,8 +129,13 @@ def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_we
   from gan_jax.data import mock  # pylint: disable=g-import-not-at-top
   config = _config(row, seed, runlocal, inception_weights, data_paths)
   workdir = _workdir(root, row, seed, runlocal)
-  if runlocal and tables.INCEPTION in row.metrics and not config.eval.inception_weights:
-    config.eval.inception_scores = False
+  not_computed = {}
+  if runlocal:  # A check of the pipeline: metrics whose inputs are not configured are left out.
+    from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top
+    not_computed = {name: metrics.get(name).missing_input(config)
+                    for name in config.eval.metrics}
+    not_computed = {name: why for name, why in not_computed.items() if why}
+    config.eval.metrics = tuple(n for n in config.eval.metrics if n not in not_computed)
   if fetch and fetch_data.fetchable(config.data):
     try:
       fetch_data.fetch(fetch_data.fetchable(config.data), config.data.path)
@@ -145,52 +153,20 @@ def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_we
           'seconds': _train_seconds(workdir), 'stand_in': stand_in,
           'hardware': _read(os.path.join(workdir, 'hardware.json'), {}).get('description',
                                                                              'not recorded'),
-          'inception_off': not config.eval.inception_scores and tables.INCEPTION in row.metrics}
-
-
-def _spread(values: List[float], within: Optional[float], digits: int) -> str:
-  """One seed: value ± its within-run uncertainty; several: mean ± std over seeds."""
-  if len(values) == 1:
-    return f'{values[0]:.{digits}f}' + (f' ± {within:.{digits}f}' if within is not None else '')
-  return f'{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}'
-
-
-def _parzen(means: List[float], stderrs: List[float]) -> str:
-  """One seed: test LL ± s.e. over test examples. Several: the mean over seeds ± the s.e.
-  across seeds (std / sqrt(seeds)), then each seed's LL ± s.e."""
-  if len(means) == 1:
-    return f'Parzen LL {means[0]:.2f} ± {stderrs[0]:.2f}'
-  across = np.std(means, ddof=1) / np.sqrt(len(means))
-  per_seed = ', '.join(f'{m:.2f} ± {s:.2f}' for m, s in zip(means, stderrs))
-  return (f'Parzen LL {np.mean(means):.2f} ± {across:.2f} (s.e. across {len(means)} seeds; '
-          f'per seed: {per_seed})')
+          'not_computed': not_computed}
 
 
 def format_metrics(row: tables.Row, results: List[Dict]) -> str:
-  """The 'ours' cell: every metric of the row, over its seeds."""
-  def scores(name):  # Of G's samples, or of the real rows in their place.
-    return [(r['summary']['reference'] if row.real_data else r['summary']).get(name)
-            for r in results]
-
+  """The 'ours' cell: every metric of the row, over its seeds (each metric formats its own)."""
+  from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top
   parts = []
-  for metric in row.metrics:
-    if metric == tables.PARZEN:
-      parts.append(_parzen(scores('test_ll'), scores('test_stderr')))
-    elif metric in (tables.INCEPTION, tables.CLASSIFIER):
-      found = scores(metric)
-      if any(f is None for f in found):
-        if metric == tables.INCEPTION and results[0]['inception_off']:
-          parts.append('IS: not computed (no --inception_weights)')
-        continue
-      name = 'IS' if metric == tables.INCEPTION else 'classifier IS'
-      parts.append(f'{name} {_spread([f["is_mean"] for f in found], found[0]["is_std"], 2)}, '
-                   f'FID {_spread([f["fid"] for f in found], None, 2)}')
-    elif metric == tables.MODES:
-      found = scores('mode_coverage')
-      parts.append(
-          f'modes {_spread([f["modes_covered"] for f in found], None, 1)} of '
-          f'{found[0]["num_modes"]}, high quality '
-          f'{_spread([100 * f["high_quality_fraction"] for f in found], None, 1)} %')
+  for name in row.metrics:
+    if name in results[0].get('not_computed', {}):
+      parts.append(f'{name}: not computed ({results[0]["not_computed"][name].split(":")[0]})')
+      continue
+    # Of G's samples, or of the real rows in their place.
+    found = [(r['summary']['reference'] if row.real_data else r['summary'])[name] for r in results]
+    parts.append(metrics.get(name).table_cell(found))
   return '; '.join(parts)
 
 
@@ -240,10 +216,12 @@ def reproduce(name: str, root: str, runlocal: bool, inception_weights: str, fetc
   """Runs the table; returns (its Markdown, the rows that could not run, reported in it)."""
   plan.check_root(root)
   table = tables.TABLES[name]
-  if (not runlocal and not inception_weights
-      and any(tables.INCEPTION in r.metrics for r in table.rows)):
-    from gan_jax import evaluate  # pylint: disable=g-import-not-at-top
-    evaluate.inception_variables(_config(table.rows[0], 0, False, '').eval)  # Raises what is missing.
+  if not runlocal:  # A metric's missing input (the Inception weights) stops it before training.
+    from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top
+    for row in table.rows:
+      missing = metrics.missing_input(_config(row, 0, False, inception_weights, data_paths))
+      if missing:
+        raise errors.ConfigError(missing)
   rows = []
   for row in table.rows:
     entry = {'row': row, 'results': [], 'root': root}

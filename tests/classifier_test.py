@@ -4,6 +4,8 @@ import pytest
 from gan_jax import data
 from gan_jax import errors
 from gan_jax.evaluation import classifier
+from gan_jax.evaluation import metrics as metrics_lib
+from gan_jax.evaluation.metrics import base as metrics_base
 from experiments import digits_gan
 
 
@@ -25,15 +27,32 @@ def test_classifier_learns_the_digits_and_is_cached(digits_classifier):
   assert again[2] == pytest.approx(accuracy)
 
 
-def test_classifier_scores_separate_real_digits_from_noise(digits_classifier):
-  config, (params, num_classes, _) = digits_classifier
-  test = data.to_float(data.load_split(config.data, 'test'))
-  train = data.to_float(data.load_split(config.data, 'train'))
+class _Images(metrics_base.Samples):
+  """Fixed images in place of G's samples."""
+
+  def __init__(self, images, key):
+    super().__init__()
+    self.images, self.key = images, key
+
+  def _draw(self, num, stream):
+    return self.images[:num]
+
+
+def test_classifier_metrics_separate_real_digits_from_noise(digits_classifier):
+  """The classifier-space IS / FID and KID, through the metric plug-ins as --mode=eval runs them."""
+  config, _ = digits_classifier
+  config.eval.metrics, config.eval.kid_space = ('classifier', 'kid'), 'classifier'
+  train_examples = data.load_split(config.data, 'train')
+  train = data.to_float(train_examples)
+  config.eval.num_samples, config.eval.num_splits = len(train), 4
   noise = np.random.default_rng(0).random(train.shape).astype(np.float32)
-  real = classifier.classifier_scores(params, num_classes, train, test, num_splits=4)
-  fake = classifier.classifier_scores(params, num_classes, noise, test, num_splits=4)
-  assert real['is_mean'] > 6 > fake['is_mean']
-  assert real['fid'] < fake['fid'] / 5
+  metrics = metrics_lib.build(config, metrics_lib.Context(config, train_examples))
+  real = metrics_lib.run(metrics, _Images(train, 'real'))
+  fake = metrics_lib.run(metrics, _Images(noise, 'noise'))
+  assert real['classifier']['is_mean'] > 6 > fake['classifier']['is_mean']
+  assert real['classifier']['fid'] < fake['classifier']['fid'] / 5
+  assert abs(real['kid']['kid']) < fake['kid']['kid'] / 20
+  assert real['classifier']['classifier_test_accuracy'] > 0.9
 
 
 def test_unreadable_weights_are_a_clear_error(tmp_path):

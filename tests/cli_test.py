@@ -10,7 +10,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, uncached_env
 
 
 def run_main(*args, workdir, **kwargs):
@@ -30,7 +30,7 @@ def assert_one_line_error(result, *fragments):
 
 @pytest.mark.parametrize('override, fragments', [
     ('--config.generator.widht=3', ('--config.generator.widht', "no key 'widht'")),
-    ('--config.generator_loss=maximin', ("config.generator_loss='maximin'", 'non_saturating')),
+    ('--config.loss=maximin', ("config.loss='maximin'", 'non_saturating')),
     ('--config.batch_size=0', ('config.batch_size=0', 'positive')),
     ('--config.dfm.noise_std=0', ('config.dfm.noise_std=0', '> 0')),
     ('--config.discriminator.input_keep=1.5', ('input_keep=1.5', '(0, 1]')),
@@ -39,7 +39,7 @@ def assert_one_line_error(result, *fragments):
 ])
 def test_bad_config_is_one_line_and_writes_nothing(override, fragments, tmp_path):
   workdir = tmp_path / 'run'
-  result = run_main('--config=experiments/digits_gan.py:runlocal', override, workdir=workdir)
+  result = run_main('--config=tests/tiny_config.py', override, workdir=workdir)
   assert_one_line_error(result, *fragments)
   assert not workdir.exists()
 
@@ -68,7 +68,7 @@ def test_mnist_idx_files_missing_name_the_fetch_command(tmp_path):
 
 
 def test_diverging_run_stops_with_the_step(tmp_path):
-  result = run_main('--config=experiments/digits_gan.py', '--config.optimizer.learning_rate=1e30',
+  result = run_main('--config=tests/tiny_config.py', '--config.optimizer.learning_rate=1e30',
                     '--config.num_train_steps=20', '--config.log_every_steps=5',
                     workdir=tmp_path / 'run')
   assert_one_line_error(result, 'became nan at step', 'no checkpoint had been written')
@@ -89,7 +89,8 @@ def test_sigkill_then_same_command_is_bit_identical(tmp_path):
 
   killed = tmp_path / 'killed'
   process = subprocess.Popen([sys.executable, '-m', 'gan_jax.main', f'--workdir={killed}', *args],
-                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env=uncached_env())
   deadline = time.monotonic() + 300
   while not (killed / 'checkpoints' / '200').is_dir() and time.monotonic() < deadline:
     assert process.poll() is None, 'the run ended before it could be killed'
@@ -107,6 +108,6 @@ def test_sigkill_then_same_command_is_bit_identical(tmp_path):
 
 
 def test_eval_mode_without_a_trained_run(tmp_path):
-  result = run_main('--mode=eval', '--config=experiments/digits_gan.py:runlocal',
+  result = run_main('--mode=eval', '--config=tests/tiny_config.py',
                     workdir=tmp_path / 'run')
   assert_one_line_error(result, 'no checkpoints in', 'train first')

@@ -1,4 +1,5 @@
 """Shared test fixtures: tiny configs and generated data files in the real formats."""
+import gc
 import os
 import sys
 import tempfile
@@ -17,18 +18,36 @@ os.environ.setdefault('JAX_COMPILATION_CACHE_DIR',
 os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
 os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES', '0')
 
+
+
+def uncached_env(env=None):
+  """`env` (default: this one) without the shared compilation cache, for a process that may be
+  killed or that runs beside another: JAX writes cache entries in place, so a SIGKILL mid-write
+  or a concurrent reader would leave or read a truncated entry (a segfault when loaded)."""
+  env = dict(os.environ if env is None else env)
+  env.pop('JAX_COMPILATION_CACHE_DIR', None)
+  return env
+
+
 import jax  # pylint: disable=g-import-not-at-top
 from gan_jax.data.mock import write_idx, write_tfd_mat  # pylint: disable=g-import-not-at-top,unused-import
 
 
+@pytest.fixture(autouse=True, scope='module')
+def _release_compiled_programs():
+  """After each test file, JAX's in-memory caches of compiled programs are dropped. One process
+  runs the whole suite; with every executable kept alive to its end, XLA crashed late in the run
+  (a segfault compiling or loading a program, never when the same tests ran in smaller groups).
+  The persistent cache makes the recompiles cheap."""
+  yield
+  jax.clear_caches()
+  gc.collect()
+
+
 def small_config(**overrides):
-  """The tiny run most tests train: digits_gan:runlocal for 6 steps, a checkpoint every 2."""
-  from experiments import digits_gan  # pylint: disable=g-import-not-at-top
-  config = digits_gan.get_config('runlocal')
-  config.num_train_steps = 6
-  config.checkpoint_every_steps = 2
-  config.log_every_steps = 3
-  config.sample_every_steps = 6
+  """tests/tiny_config.py with top-level keys overridden (num_train_steps=3, ...)."""
+  import tiny_config  # pylint: disable=g-import-not-at-top
+  config = tiny_config.get_config()
   for key, value in overrides.items():
     config[key] = value
   return config

@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 
 from gan_jax import losses
 from gan_jax import state as state_lib
@@ -79,8 +80,22 @@ def _step(state, spec, key=jax.random.PRNGKey(4)):
   return jax.jit(functools.partial(steps.train_step, spec=spec))(state, X, key)
 
 
-def test_dfm_step_matches_an_independent_computation_of_eq_4_and_5():
-  lr, spec, key = 0.5, _spec(denoise_weight=0.03, lambda_adv=1.0), jax.random.PRNGKey(4)
+# Each pair's (D loss of real and fake logits, G loss of fake logits), written out by hand.
+HAND_LOSSES = {
+    'non_saturating': (
+        lambda real, fake: jnp.mean(jax.nn.softplus(-real)) + jnp.mean(jax.nn.softplus(fake)),
+        lambda fake: jnp.mean(jax.nn.softplus(-fake))),
+    'least_squares': (
+        lambda real, fake: 0.5 * jnp.mean((real - 1) ** 2) + 0.5 * jnp.mean(fake ** 2),
+        lambda fake: 0.5 * jnp.mean((fake - 1) ** 2)),
+}
+
+
+@pytest.mark.parametrize('loss', sorted(HAND_LOSSES))
+def test_dfm_step_matches_an_independent_computation_of_eq_4_and_5(loss):
+  lr, key = 0.5, jax.random.PRNGKey(4)
+  spec = _spec(denoise_weight=0.03, lambda_adv=1.0, loss=loss)
+  hand_d_loss, hand_g_loss = HAND_LOSSES[loss]
   state = _dfm_state(lr)
   new, metrics = _step(state, spec, key)
 
@@ -105,14 +120,14 @@ def test_dfm_step_matches_an_independent_computation_of_eq_4_and_5():
   def g_objective(p):
     logit, features = d_apply(d.params, g_apply(p, z))
     return (0.03 / n_h * jnp.mean(jnp.sum((features - target) ** 2, axis=1))
-            + jnp.mean(jax.nn.softplus(-logit)))
+            + hand_g_loss(logit))
 
   expected_g = jax.tree.map(lambda p, gr: p - lr * gr, g.params, jax.grad(g_objective)(g.params))
 
-  # D: -V at the same parameters.
+  # D: the pair's D loss (for non_saturating, -V) at the same parameters.
   def d_objective(p):
     fake = g_apply(g.params, z)
-    return -losses.value_function(d_apply(p, X[0])[0], d_apply(p, fake)[0])
+    return hand_d_loss(d_apply(p, X[0])[0], d_apply(p, fake)[0])
 
   expected_d = jax.tree.map(lambda p, gr: p - lr * gr, d.params, jax.grad(d_objective)(d.params))
 
@@ -122,6 +137,7 @@ def test_dfm_step_matches_an_independent_computation_of_eq_4_and_5():
   close(new.generator.params, expected_g)
   close(new.discriminator.params, expected_d)
   np.testing.assert_allclose(metrics['g_loss'], g_objective(g.params), rtol=1e-5)
+  np.testing.assert_allclose(metrics['d_loss'], d_objective(d.params), rtol=1e-5)
 
 
 def test_adversarial_term_is_in_the_generator_loss_and_lambda_follows_n_h():

@@ -12,17 +12,18 @@ from gan_jax import errors
 from gan_jax import evaluate
 from gan_jax import train
 from gan_jax.evaluation import protocols
-from experiments import digits_gan
+from gan_jax.evaluation import sampling
 from experiments import tfd_gan
 from experiments import toy_gaussian_1d_gan
 
-from conftest import write_tfd_mat
+from conftest import small_config, write_tfd_mat
 from parzen_test import reference_log_likelihood
 
 
 def _digits_config(classifier_dir=''):
-  config = digits_gan.get_config('runlocal')
-  config.eval.classifier_scores = bool(classifier_dir)
+  config = small_config()
+  config.eval.metrics = ('parzen', 'classifier', 'kid') if classifier_dir else ('parzen',)
+  config.eval.kid_space = 'classifier'
   config.eval.classifier_dir = str(classifier_dir)
   config.num_train_steps, config.checkpoint_every_steps = 4, 2
   config.eval.num_samples, config.eval.num_validation, config.eval.num_test = 200, 50, 40
@@ -42,31 +43,37 @@ def test_eval_selects_on_validation_and_reports_test_and_reference(tmp_path):
 
   records = [_read(p) for p in sorted(glob.glob(os.path.join(workdir, 'eval', 'step_*.json')))]
   assert [r['step'] for r in records] == [2, 4]
-  best = max(records, key=lambda r: r['validation_ll'])
+  best = max(records, key=lambda r: r['parzen']['validation_ll'])
   assert summary['selected_step'] == best['step']
-  assert summary['test_ll'] == best['test_ll'] and summary['evaluated_steps'] == [2, 4]
+  assert summary['parzen'] == best['parzen'] and summary['evaluated_steps'] == [2, 4]
   assert _read(os.path.join(workdir, 'eval', 'summary.json')) == summary
 
   # The recorded test LL, recomputed independently: same z, restored G, float64 formula.
   run = evaluate._Run(config, workdir)
-  samples = evaluate.generate(run.state(best['step']).generator, run.noise(200))
+  samples = sampling.generate(run.state(best['step']).generator,
+                              run.noise(200, sampling.SAMPLES))
   test = data.to_float(data.load_split(config.data, 'test')[:40])
-  sigma = best['sets'][0]['sigma']
+  sigma = best['parzen']['sets'][0]['sigma']
   assert sigma in config.eval.sigmas
   ll = reference_log_likelihood(samples, test, sigma)
-  np.testing.assert_allclose(best['test_ll'], ll.mean(), atol=1e-3)
-  np.testing.assert_allclose(best['test_stderr'], ll.std(ddof=1) / np.sqrt(40), rtol=1e-3)
+  np.testing.assert_allclose(best['parzen']['test_ll'], ll.mean(), atol=1e-3)
+  np.testing.assert_allclose(best['parzen']['test_stderr'], ll.std(ddof=1) / np.sqrt(40),
+                             rtol=1e-3)
 
   # Reference: real training rows as centres, σ chosen on the same validation rows.
   reference = _read(os.path.join(workdir, 'eval', 'reference.json'))
-  assert summary['reference']['test_ll'] == reference['test_ll']
+  assert summary['reference']['parzen'] == reference['parzen']
   assert '300 held-out real training examples' in summary['reference']['what']
-  assert reference['test_ll'] > best['test_ll']  # Two training steps are far from the data.
+  # Two training steps are far from the data.
+  assert reference['parzen']['test_ll'] > best['parzen']['test_ll']
   # Classifier-space scores, for G's samples and for the real reference rows.
   assert 1.0 <= best['classifier']['is_mean'] <= 10.0
   assert reference['classifier']['fid'] < best['classifier']['fid']
   assert summary['classifier'] == best['classifier']
   assert len(os.listdir(tmp_path / 'classifiers')) == 1  # Trained once, cached.
+  # KID in the same classifier space: real rows are closer to the test split than G's samples.
+  assert best['kid']['space'] == 'classifier' and summary['kid'] == best['kid']
+  assert reference['kid']['kid'] < best['kid']['kid']
 
   fig2 = Image.open(os.path.join(workdir, 'figures', f'fig2_samples_nearest_step_{best["step"]:06d}.png'))
   fig3 = Image.open(os.path.join(workdir, 'figures', f'fig3_interpolation_step_{best["step"]:06d}.png'))
@@ -74,6 +81,24 @@ def test_eval_selects_on_validation_and_reports_test_and_reference(tmp_path):
   scale = fig2.width // (6 * tile + 1)
   assert fig2.size == ((6 * tile + 1) * scale, (6 * tile + 1) * scale)  # 6 rows of 5 + nearest.
   assert fig3.size == ((10 * tile + 1) * scale, (8 * tile + 1) * scale)  # 8 paths of 10 steps.
+
+
+def test_metrics_during_training_equal_mode_eval_of_the_same_checkpoint(tmp_path):
+  """config.eval.every_steps: the configured metrics on G as trained at that step, logged as
+  eval/<metric>/<name>; the same numbers --mode=eval finds for the checkpoint of that step."""
+  config, workdir = _digits_config(), str(tmp_path)
+  config.eval.every_steps = 2
+  train.train_and_evaluate(config, workdir)
+  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+    logged = {r['step']: r for r in map(json.loads, f) if 'eval/parzen/test_ll' in r}
+  assert sorted(logged) == [2, 4]
+  assert all(np.isfinite(r['steps_per_sec']) and 'd_loss' in r for r in logged.values())
+  evaluate.evaluate(config, workdir, all_checkpoints=True)
+  for step in (2, 4):
+    record = _read(os.path.join(workdir, 'eval', f'step_{step:06d}.json'))['parzen']
+    for key in ('validation_ll', 'test_ll', 'test_stderr'):
+      np.testing.assert_allclose(logged[step][f'eval/parzen/{key}'], record[key], rtol=1e-6)
+  assert logged[2]['eval/parzen/test_ll'] != logged[4]['eval/parzen/test_ll']
 
 
 def test_eval_reuses_finished_evaluations(tmp_path):
@@ -155,7 +180,7 @@ def test_cifar10_dfm_end_to_end_on_mock_data_with_inception_scores(tmp_path):
   config, workdir = cifar10_dfm.get_config('runlocal'), str(tmp_path / 'run')
   weights = str(tmp_path / 'inception_fid.npz')
   inception.save_variables(weights, inception.random_variables(0))
-  config.eval.classifier_scores = False
+  config.eval.metrics = ('inception', 'kid')
   config.eval.num_test, config.eval.num_reference = 4, 16
   config.eval.inception_samples = 4  # Every Inception batch holds 4 images: one compile.
   no_weights = copy.deepcopy(config)
@@ -168,12 +193,12 @@ def test_cifar10_dfm_end_to_end_on_mock_data_with_inception_scores(tmp_path):
     summary = evaluate.evaluate(config, workdir)
     test = data.to_float(data.load_split(config.data, "test")[:4])
     run = evaluate._Run(config, workdir)
-    samples = evaluate.generate(run.state(2).generator, run.noise(4, seed_offset=4))
+    samples = sampling.generate(run.state(2).generator, run.noise(4, sampling.INCEPTION))
   message = str(info.value)
   assert '\n' not in message
   assert 'config.eval.inception_weights' in message and 'convert_inception_weights' in message
 
-  assert 'test_ll' not in summary and summary['selected_step'] == 2
+  assert 'parzen' not in summary and summary['selected_step'] == 2
   assert summary['selection'].startswith('the last checkpoint')
   record = summary['inception']
   assert record['num_samples'] == config.eval.inception_samples == 4
@@ -191,4 +216,10 @@ def test_cifar10_dfm_end_to_end_on_mock_data_with_inception_scores(tmp_path):
       record['fid'], scores.feature_frechet_distance(features, test_features),
       rtol=1e-6)
   assert summary['reference']["inception"]["num_samples"] == 4
+  # KID shares the Inception features of the same samples: recomputed from them here.
+  from gan_jax.evaluation.metrics import kid  # pylint: disable=g-import-not-at-top
+  expected = kid.kernel_inception_distance(features, test_features, config.eval.kid_subsets,
+                                           config.eval.kid_subset_size, seed=config.eval.seed)
+  np.testing.assert_allclose([summary['kid']['kid'], summary['kid']['kid_std']], expected,
+                             rtol=1e-6)
   assert os.path.exists(os.path.join(workdir, 'figures', 'fig2_samples_nearest_step_000002.png'))

@@ -11,6 +11,7 @@ import pytest
 from gan_jax import config_checks
 from gan_jax import data
 from gan_jax import steps
+from gan_jax import state as state_lib
 from gan_jax import train
 from gan_jax.data import idx
 from gan_jax.data import mock
@@ -78,7 +79,7 @@ def test_runs_two_steps_with_runlocal(name, tmp_path):
   workdir = str(tmp_path / 'workdir')
   with local_data(config, tmp_path):
     dataset = data.get_dataset(config.data, 'train', batch_size=config.batch_size, seed=config.seed)
-    initial = train.create_train_state(config, dataset, steps.StepSpec.from_config(config),
+    initial = state_lib.create_train_state(config, dataset, steps.StepSpec.from_config(config),
                                        jax.random.split(jax.random.PRNGKey(config.seed), 3)[0])
     final = train.train_and_evaluate(config, workdir)
   assert int(final.step) == 2

@@ -30,6 +30,6 @@ def snapshot(directory):
 
 
 # A tiny run from the command line: 300 steps, a checkpoint every step (two kept).
-CLI_RUN = ['--config=experiments/digits_gan.py:runlocal', '--config.num_train_steps=300',
+CLI_RUN = ['--config=tests/tiny_config.py', '--config.num_train_steps=300',
            '--config.checkpoint_every_steps=1', '--config.log_every_steps=50',
            '--config.sample_every_steps=300', '--config.keep_checkpoints=2']

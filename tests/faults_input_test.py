@@ -23,7 +23,7 @@ from conftest import small_config, write_idx
 
 def test_a_second_run_on_a_workdir_in_use_is_refused_naming_the_holder(tmp_path):
   workdir = tmp_path / 'run'
-  assert faults.run(f'--workdir={workdir}', *faults.CLI_RUN[:2], '--config.num_train_steps=2').returncode == 0
+  train.train_and_evaluate(small_config(num_train_steps=2), str(workdir))  # The CLI's config.
   before = faults.snapshot(workdir)
   with lock.WorkdirLock(str(workdir)):  # Another run holds it.
     result = faults.run(f'--workdir={workdir}', *faults.CLI_RUN[:2], '--config.num_train_steps=4')
@@ -68,6 +68,7 @@ def _tmpfs(path, size):
     subprocess.run(['umount', '-l', str(path)], check=False)
 
 
+@pytest.mark.slow
 def test_disk_full_while_checkpointing_is_one_line_and_the_run_resumes_once_freed(tmp_path):
   with _tmpfs(tmp_path / 'small', '40m') as disk:  # A checkpoint is ~5 MB.
     workdir = disk / 'run'
@@ -92,7 +93,7 @@ def test_disk_full_while_checkpointing_is_one_line_and_the_run_resumes_once_free
 def test_read_only_workdir_is_one_line_and_untouched(tmp_path):
   with _tmpfs(tmp_path / 'ro', '20m') as disk:
     workdir = disk / 'run'
-    assert faults.run(f'--workdir={workdir}', *faults.CLI_RUN[:2], '--config.num_train_steps=2').returncode == 0
+    train.train_and_evaluate(small_config(num_train_steps=2), str(workdir))  # The CLI's config.
     before = faults.snapshot(workdir)
     subprocess.run(['mount', '-o', 'remount,ro', str(disk)], check=True)
     line = faults.one_line(faults.run(f'--workdir={workdir}', *faults.CLI_RUN[:2], '--config.num_train_steps=4'))
@@ -153,7 +154,7 @@ def test_a_workdir_that_is_a_file_or_empty_is_one_line(workdir_kind, tmp_path):
 
 def test_invalid_config_json_is_one_line_and_untouched(tmp_path):
   workdir = tmp_path / 'run'
-  assert faults.run(f'--workdir={workdir}', *faults.CLI_RUN[:2], '--config.num_train_steps=2').returncode == 0
+  train.train_and_evaluate(small_config(num_train_steps=2), str(workdir))  # The CLI's config.
   (workdir / 'config.json').write_text('{"seed": 0,')
   before = faults.snapshot(workdir)
   line = faults.one_line(faults.run(f'--workdir={workdir}', *faults.CLI_RUN[:2], '--config.num_train_steps=4'))
@@ -163,7 +164,7 @@ def test_invalid_config_json_is_one_line_and_untouched(tmp_path):
 
 def test_checkpoints_without_config_json_are_refused(tmp_path):
   workdir = tmp_path / 'run'
-  assert faults.run(f'--workdir={workdir}', *faults.CLI_RUN[:2], '--config.num_train_steps=2').returncode == 0
+  train.train_and_evaluate(small_config(num_train_steps=2), str(workdir))  # The CLI's config.
   os.remove(workdir / 'config.json')
   before = faults.snapshot(workdir)
   line = faults.one_line(faults.run(f'--workdir={workdir}', *faults.CLI_RUN[:2], '--config.num_train_steps=4'))

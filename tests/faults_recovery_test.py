@@ -17,7 +17,7 @@ from gan_jax import evaluate
 from gan_jax import train
 
 import faults
-from conftest import ROOT, assert_states_identical, small_config
+from conftest import ROOT, assert_states_identical, small_config, uncached_env
 
 
 # ---------------------------------------------------------------- damaged checkpoints
@@ -146,7 +146,7 @@ def test_kill_9_at_random_moments_then_the_same_command_is_bit_identical(tmp_pat
   for _ in range(5):
     process = subprocess.Popen([sys.executable, '-m', 'gan_jax.main', f'--workdir={killed}',
                                 *faults.CLI_RUN], cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+                               stderr=subprocess.DEVNULL, env=uncached_env())
     deadline = time.monotonic() + 120
     while not glob.glob(os.path.join(killed, 'checkpoints', '[0-9]*')) and (
         time.monotonic() < deadline) and process.poll() is None:

@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, uncached_env
 
 _DRIVER = r'''
 import contextlib, importlib, json, sys
@@ -26,6 +26,7 @@ if args.get('process_id') is not None:
   parallel.initialize(args['coordinator'], 2, args['process_id'])
 import jax
 import tensorflow_datasets as tfds
+from gan_jax import state as state_lib
 from gan_jax import train
 config = importlib.import_module('experiments.' + args['experiment']).get_config('runlocal')
 for key, value in args['overrides'].items():
@@ -40,7 +41,7 @@ with mock:
   state = train.train_and_evaluate(config, args['workdir'])
   from gan_jax import data, steps
   dataset = data.get_dataset(config.data, 'train', batch_size=config.batch_size)
-  initial = train.create_train_state(config, dataset, steps.StepSpec.from_config(config),
+  initial = state_lib.create_train_state(config, dataset, steps.StepSpec.from_config(config),
                                      jax.random.split(jax.random.PRNGKey(config.seed), 3)[0])
 leaves = jax.tree_util.tree_leaves_with_path({'final': state, 'initial': initial})
 np.savez(args['out'], **{jax.tree_util.keystr(k): np.asarray(v) for k, v in leaves})
@@ -103,7 +104,7 @@ def test_eight_devices_train_as_one(tmp_path, experiment, overrides):
 
 def test_batch_not_divisible_by_devices_is_one_line_error(tmp_path):
   out = subprocess.run(
-      [sys.executable, '-m', 'gan_jax.main', '--config=experiments/digits_gan.py:runlocal',
+      [sys.executable, '-m', 'gan_jax.main', '--config=tests/tiny_config.py',
        f'--workdir={tmp_path / "w"}', '--config.batch_size=12'],
       cwd=ROOT, env=_env(8), capture_output=True, text=True, check=False)
   assert out.returncode == 1
@@ -127,7 +128,8 @@ def test_two_processes_train_as_one(tmp_path):
   procs = [subprocess.Popen(
       _command(tmp_path, f'multi_{i}', experiment, overrides, coordinator=coordinator,
                process_id=i),
-      cwd=ROOT, env=_env(1), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+      cwd=ROOT, env=uncached_env(_env(1)), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+      text=True)
       for i in range(2)]
   # Both processes train in one workdir, as on a pod with a shared filesystem.
   outputs = [p.communicate(timeout=300) for p in procs]
@@ -142,7 +144,7 @@ def test_two_processes_train_as_one(tmp_path):
 @pytest.mark.slow
 def test_sigterm_checkpoints_and_the_same_command_resumes(tmp_path):
   workdir = tmp_path / 'run'
-  command = [sys.executable, '-m', 'gan_jax.main', '--config=experiments/digits_gan.py:runlocal',
+  command = [sys.executable, '-m', 'gan_jax.main', '--config=tests/tiny_config.py',
              f'--workdir={workdir}', '--config.num_train_steps=100000',
              '--config.checkpoint_every_steps=100000', '--config.log_every_steps=50',
              '--config.sample_every_steps=100000']

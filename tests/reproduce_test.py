@@ -40,21 +40,29 @@ def test_seeds_are_summarised_as_mean_and_std():
   row = tables.Row('ring', 'toy_ring_gan', (tables.MODES,), seeds=(0, 1))
   coverage = [{'modes_covered': 6, 'num_modes': 8, 'high_quality_fraction': 0.8},
               {'modes_covered': 2, 'num_modes': 8, 'high_quality_fraction': 0.4}]
-  results = [{'summary': {'mode_coverage': c}, 'inception_off': False} for c in coverage]
+  results = [{'summary': {'modes': c}} for c in coverage]
   assert reproduce.format_metrics(row, results) == (
       'modes 4.0 ± 2.8 of 8, high quality 60.0 ± 28.3 %')
   one = tables.Row('digits', 'digits_gan', (tables.PARZEN,))
-  summary = {'test_ll': 20.834, 'test_stderr': 0.63, 'reference': {'test_ll': 29.25,
-                                                                    'test_stderr': 0.89}}
+  summary = {'parzen': {'test_ll': 20.834, 'test_stderr': 0.63},
+             'reference': {'parzen': {'test_ll': 29.25, 'test_stderr': 0.89}}}
   assert reproduce.format_metrics(one, [{'summary': summary}]) == 'Parzen LL 20.83 ± 0.63'
   real = tables.Row('real', 'digits_gan', (tables.PARZEN,), real_data=True)
   assert reproduce.format_metrics(real, [{'summary': summary}]) == 'Parzen LL 29.25 ± 0.89'
   three = tables.Row('mnist', 'mnist_gan', (tables.PARZEN,), seeds=(0, 1, 2))
-  per_seed = [{'summary': {'test_ll': ll, 'test_stderr': 2.0}} for ll in (220.0, 230.0, 240.0)]
+  per_seed = [{'summary': {'parzen': {'test_ll': ll, 'test_stderr': 2.0}}}
+              for ll in (220.0, 230.0, 240.0)]
   # s.e. across seeds: std(ddof=1) = 10, / sqrt(3) = 5.77.
   assert reproduce.format_metrics(three, per_seed) == (
       'Parzen LL 230.00 ± 5.77 (s.e. across 3 seeds; per seed: 220.00 ± 2.00, 230.00 ± 2.00, '
       '240.00 ± 2.00)')
+  # A metric left out of a runlocal run for want of an input says so, and which input.
+  inception = tables.Row('cifar', 'cifar10_dcgan', (tables.INCEPTION, tables.CLASSIFIER))
+  found = {'classifier': {'is_mean': 2.5, 'is_std': 0.1, 'fid': 30.0}}
+  missing = {'inception': 'config.eval.inception_weights is not set: the Inception metrics …'}
+  assert reproduce.format_metrics(inception, [{'summary': found, 'not_computed': missing}]) == (
+      'inception: not computed (config.eval.inception_weights is not set); '
+      'classifier IS 2.50 ± 0.10, FID 30.00')
 
 
 def test_full_inception_table_without_weights_stops_before_training(tmp_path):
@@ -77,11 +85,11 @@ def test_runlocal_table_is_built_from_the_runs_and_reuses_them(tmp_path, monkeyp
     for seed in seeds:
       workdir = os.path.join(root, f'{experiment}-runlocal', f'seed={seed}')
       summary = _read(os.path.join(workdir, 'eval', 'summary.json'))
-      assert f'{summary["test_ll"]:.2f} ± {summary["test_stderr"]:.2f}' in line
+      assert f'{summary["parzen"]["test_ll"]:.2f} ± {summary["parzen"]["test_stderr"]:.2f}' in line
       assert _read(os.path.join(workdir, 'hardware.json'))['description'] in line
   real = next(l for l in text.splitlines() if l.startswith('| MNIST, real data'))
   reference = _read(os.path.join(root, 'mnist_gan-runlocal', 'seed=0', 'eval', 'summary.json'))
-  assert f'Parzen LL {reference["reference"]["test_ll"]:.2f} ±' in real
+  assert f'Parzen LL {reference["reference"]["parzen"]["test_ll"]:.2f} ±' in real
   # A second run reuses the finished training and evaluations.
   metrics = os.path.join(root, 'mnist_gan-runlocal', 'seed=0', 'metrics.jsonl')
   before = open(metrics).read()
@@ -118,6 +126,6 @@ def test_the_offline_runlocal_table_runs_with_no_optional_dataset_installed(tmp_
   assert not failed, [r['error'] for r in failed]
   fashion = [l for l in text.splitlines() if l.startswith('| Fashion-MNIST')]
   assert len(fashion) == 3 and all('(stand-in data)' in l and 'classifier IS' in l
-                                   for l in fashion)
+                                   and 'KID (classifier)' in l for l in fashion)
   digits = [l for l in text.splitlines() if l.startswith('| sklearn digits')]
   assert len(digits) == 3 and not any('stand-in' in l for l in digits)  # sklearn ships them.

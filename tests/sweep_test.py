@@ -291,6 +291,7 @@ def test_tpu_pod_runs_gcloud_per_point_in_turn_and_reports_failures(tmp_path):
                              f'--config.seed={seed}')
 
 
+@pytest.mark.slow
 def test_local_executor_trains_each_point_in_its_workdir(tmp_path):
   root = tmp_path / 'root'
   spec = write_experiment(tmp_path, "grid.product({'optimizer.learning_rate': (1e-3, 2e-3)})")

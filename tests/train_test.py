@@ -9,6 +9,7 @@ import pytest
 
 from gan_jax import errors
 from gan_jax import steps
+from gan_jax import state as state_lib
 from gan_jax import train
 from experiments import digits_gan
 
@@ -106,7 +107,7 @@ def test_checkpoint_of_another_model_is_refused_not_set_aside(tmp_path):
   gan, dfm = digits_gan.get_config('runlocal'), digits_dfm.get_config('runlocal')
   dataset = data.get_dataset(gan.data, 'train', batch_size=gan.batch_size)
   def state(config):
-    return train.create_train_state(config, dataset, steps.StepSpec.from_config(config),
+    return state_lib.create_train_state(config, dataset, steps.StepSpec.from_config(config),
                                     jax.random.PRNGKey(0))
   directory = str(tmp_path / 'checkpoints')
   saver = checkpointing.Checkpointer(directory, keep=3, save_interval_steps=1)

@@ -18,7 +18,6 @@ import optax
 
 from gan_jax import data
 from gan_jax import errors
-from gan_jax.evaluation import scores
 
 
 class SmallCNN(nn.Module):
@@ -122,13 +121,3 @@ def get_classifier(data_config, eval_config, train_examples: Optional[np.ndarray
   accuracy = float(np.mean(test_probs.argmax(1) == data.load_labels(data_config, 'test')))
   save(path, params, {'num_classes': num_classes, 'test_accuracy': accuracy})
   return params, num_classes, accuracy
-
-
-def classifier_scores(params, num_classes: int, images: np.ndarray, reference: np.ndarray,
-                      num_splits: int) -> Dict[str, float]:
-  """Classifier-space IS of `images` and FID between `images` and `reference` (e.g. the test set)."""
-  probs, features = outputs(params, images, num_classes)
-  _, reference_features = outputs(params, reference, num_classes)
-  is_mean, is_std = scores.inception_score(probs, num_splits)
-  fid = scores.feature_frechet_distance(features, reference_features)
-  return {'is_mean': is_mean, 'is_std': is_std, 'fid': fid}

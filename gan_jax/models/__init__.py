@@ -1,13 +1,15 @@
 """Model registry: config.generator / config.discriminator name a class here; the rest of the
-ConfigDict are that class's fields."""
-from typing import Any, Mapping, Optional, Tuple
+ConfigDict are that class's fields. The denoiser of DFM is sized here from D's features."""
+import functools
+from typing import Any, Callable, Mapping, Optional, Tuple
 
 import flax.linen as nn
+import jax
 
 from gan_jax import errors
 from gan_jax.models import dcgan
 from gan_jax.models import mlp
-from gan_jax.models.denoiser import Denoiser  # pylint: disable=unused-import
+from gan_jax.models.denoiser import Denoiser
 
 GENERATORS = {
     'mlp': mlp.MLPGenerator,
@@ -24,33 +26,93 @@ DISCRIMINATORS = {
 _RUNTIME_FIELDS = ('batch_axis',)
 
 
-def _build(registry, role: str, model_config: Mapping[str, Any], batch_axis: Optional[str] = None,
-           **extra) -> nn.Module:
+_REGISTRIES = {'generator': GENERATORS, 'discriminator': DISCRIMINATORS}
+
+
+def model_class(role: str, model_config: Mapping[str, Any]):
+  """The class config.<role>.name names, after checking the config's fields against it: known
+  names only, and the class's own value checks (`check_config`)."""
+  registry = _REGISTRIES[role]
   fields = dict(model_config)
   name = fields.pop('name', None)
   if name not in registry:
     raise errors.ConfigError(
         f'config.{role}.name={name!r} is unknown; use one of {sorted(registry)}')
   cls = registry[name]
-  known = set(cls.__dataclass_fields__) - {'parent', 'name', *_RUNTIME_FIELDS}
-  if 'batch_axis' in cls.__dataclass_fields__:
-    extra['batch_axis'] = batch_axis
+  known = set(cls.__dataclass_fields__) - {'parent', 'name', 'output_shape', *_RUNTIME_FIELDS}
   unknown = sorted(set(fields) - known)
   if unknown:
     raise errors.ConfigError(
         f'config.{role} has fields {unknown} that the {name!r} model does not take; '
-        f'its fields are {sorted(known - set(extra))}')
-  fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+        f'its fields are {sorted(known)}')
+  cls.check_config(fields, f'config.{role}')
+  return cls
+
+
+def validate(config) -> None:
+  """config.generator, config.discriminator and config.dfm.denoiser, before anything is built."""
+  for role in _REGISTRIES:
+    model_class(role, config[role])
+  denoiser = config.dfm.denoiser
+  if not (isinstance(denoiser.num_layers, int) and denoiser.num_layers >= 1):
+    raise errors.ConfigError(f'config.dfm.denoiser.num_layers={denoiser.num_layers!r} must be a '
+                             'positive integer')
+  if not (isinstance(denoiser.width, int) and denoiser.width >= 0):
+    raise errors.ConfigError(f'config.dfm.denoiser.width={denoiser.width!r} must be >= 0 (0: n_h)')
+
+
+def shrink_for_runlocal(config) -> None:
+  """`:runlocal`: each network as its class shrinks it (a few seconds on a CPU)."""
+  for role in _REGISTRIES:
+    network = config[role]
+    network.update(model_class(role, network).runlocal(dict(network)))
+  config.dfm.denoiser.num_layers = 1
+
+
+def _build(role: str, model_config: Mapping[str, Any], batch_axis: Optional[str] = None,
+           **extra) -> nn.Module:
+  cls = model_class(role, model_config)
+  fields = {k: tuple(v) if isinstance(v, list) else v for k, v in model_config.items()
+            if k != 'name'}
+  if 'batch_axis' in cls.__dataclass_fields__:
+    extra['batch_axis'] = batch_axis
   return cls(**fields, **extra)
 
 
 def build_generator(model_config, example_shape: Tuple[int, ...],
                     batch_axis: Optional[str] = None) -> nn.Module:
   """G: noise -> an example of `example_shape` (e.g. (28, 28, 1) or (2,))."""
-  return _build(GENERATORS, 'generator', model_config, batch_axis,
+  return _build('generator', model_config, batch_axis,
                 output_shape=tuple(example_shape))
 
 
 def build_discriminator(model_config, batch_axis: Optional[str] = None) -> nn.Module:
   """D: example -> (logit of D(x), penultimate features Φ(x))."""
-  return _build(DISCRIMINATORS, 'discriminator', model_config, batch_axis)
+  return _build('discriminator', model_config, batch_axis)
+
+
+def feature_dim(discriminator: nn.Module, variables, example: jax.Array) -> int:
+  """n_h, the width of Φ (D's penultimate features), from shapes alone (nothing is computed)."""
+  _, features = jax.eval_shape(lambda v: discriminator.apply(v, example, train=False), variables)
+  return features.shape[-1]
+
+
+def build_denoiser(denoiser_config, n_h: int, batch_axis: Optional[str] = None) -> nn.Module:
+  """DFM's r on Φ of width n_h (config.dfm.denoiser: num_layers, width; width 0 means n_h)."""
+  width = denoiser_config.width
+  if width and width < n_h:
+    raise errors.ConfigError(f'config.dfm.denoiser.width={width} is below n_h={n_h}, the width '
+                             'of Φ; the paper uses widths >= n_h (0 means n_h)')
+  return Denoiser(feature_dim=n_h, num_layers=denoiser_config.num_layers, width=width,
+                  batch_axis=batch_axis)
+
+
+def generator_params_fn(config, pixel_means: Callable[[], Any]) -> Optional[Callable]:
+  """What edits G's initial parameters: with config.init_output_bias_from_data, the released
+  MNIST setup's sigmoid output bias at logit(mean pixel) (needs an mlp G with a sigmoid output)."""
+  if not config.init_output_bias_from_data:
+    return None
+  if config.generator.name != 'mlp' or config.generator.get('output_activation') != 'sigmoid':
+    raise errors.ConfigError('config.init_output_bias_from_data needs an mlp generator with a '
+                             'sigmoid output; set it to False for this model')
+  return functools.partial(mlp.init_output_bias_from_marginals, pixel_means=pixel_means())

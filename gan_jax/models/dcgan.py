@@ -7,12 +7,13 @@ the channels, leaky ReLU (0.2), batch norm on every layer but the first, then on
 flattened last feature map Φ (D = d ∘ Φ, n_h = size of Φ). `width` scales every layer's channels
 (the paper's best CIFAR-10 generator is the 32x32 ImageNet DCGAN at half width).
 """
-from typing import Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import flax.linen as nn
 import jax
 
 from gan_jax.models.mlp import ACTIVATIONS
+from gan_jax.models.mlp import check_activation
 
 _INIT = nn.initializers.normal(0.02)  # DCGAN: weights from N(0, 0.02²).
 
@@ -30,6 +31,16 @@ class DCGANGenerator(nn.Module):
   num_upsamples: int = 3
   output_activation: str = 'sigmoid'
   batch_axis: Optional[str] = None  # Set by the trainer (parallel.py), not by the config.
+
+  @classmethod
+  def check_config(cls, fields: Dict[str, Any], where: str) -> None:
+    check_activation(fields.get('output_activation', cls.output_activation), where)
+
+  @classmethod
+  def runlocal(cls, fields: Dict[str, Any]) -> Dict[str, Any]:
+    """`:runlocal`: 4 channels at width 1."""
+    del fields
+    return {'base_channels': 4}
 
   @nn.compact
   def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
@@ -58,6 +69,16 @@ class DCGANDiscriminator(nn.Module):
   num_layers: int = 3
   negative_slope: float = 0.2
   batch_axis: Optional[str] = None
+
+  @classmethod
+  def check_config(cls, fields: Dict[str, Any], where: str) -> None:
+    del fields, where  # Any sizes build.
+
+  @classmethod
+  def runlocal(cls, fields: Dict[str, Any]) -> Dict[str, Any]:
+    """`:runlocal`: 4 channels at width 1."""
+    del fields
+    return {'base_channels': 4}
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True) -> Tuple[jax.Array, jax.Array]:

@@ -6,12 +6,14 @@ Weights are drawn from U(-init_range, init_range) and biases start at zero, as t
 pylearn2 `irange` does.
 """
 import math
-from typing import Callable, Sequence, Tuple
+from typing import Any, Callable, Dict, Sequence, Tuple
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from gan_jax import errors
 
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     'relu': nn.relu,
@@ -19,6 +21,12 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     'tanh': nn.tanh,
     'linear': lambda x: x,  # toy densities on R^d
 }
+
+
+def check_activation(name: str, where: str) -> None:
+  if name not in ACTIVATIONS:
+    raise errors.ConfigError(f'{where}: activation {name!r} is unknown; use one of '
+                             f'{sorted(ACTIVATIONS)}')
 
 
 def symmetric_uniform(scale: float) -> nn.initializers.Initializer:
@@ -41,6 +49,22 @@ class MLPGenerator(nn.Module):
   hidden_activations: Sequence[str] = ()
   init_range: float = 0.05
   output_activation: str = 'sigmoid'
+
+  @classmethod
+  def check_config(cls, fields: Dict[str, Any], where: str) -> None:
+    activations = tuple(fields.get('hidden_activations', ()))
+    for name in activations + (fields.get('output_activation', cls.output_activation),):
+      check_activation(name, where)
+    hidden_dims = fields.get('hidden_dims', cls.hidden_dims)
+    if activations and len(activations) != len(hidden_dims):
+      raise errors.ConfigError(
+          f'{where}.hidden_activations has {len(activations)} entries for {len(hidden_dims)} '
+          'hidden layers; give one per layer or none (all ReLU)')
+
+  @classmethod
+  def runlocal(cls, fields: Dict[str, Any]) -> Dict[str, Any]:
+    """`:runlocal`: every hidden layer 16 wide."""
+    return {'hidden_dims': tuple(16 for _ in fields.get('hidden_dims', cls.hidden_dims))}
 
   @nn.compact
   def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
@@ -83,6 +107,20 @@ class MaxoutDiscriminator(nn.Module):
   init_range: float = 0.005
   input_keep: float = 0.8
   hidden_keep: float = 0.5
+
+  @classmethod
+  def check_config(cls, fields: Dict[str, Any], where: str) -> None:
+    for key in ('input_keep', 'hidden_keep'):
+      value = fields.get(key, getattr(cls, key))
+      if not 0 < value <= 1:
+        raise errors.ConfigError(f'{where}.{key}={value} is a keep probability: it must be in '
+                                 '(0, 1]')
+
+  @classmethod
+  def runlocal(cls, fields: Dict[str, Any]) -> Dict[str, Any]:
+    """`:runlocal`: 8 units of 2 pieces per layer."""
+    return {'hidden_units': tuple(8 for _ in fields.get('hidden_units', cls.hidden_units)),
+            'num_pieces': 2}
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True) -> Tuple[jax.Array, jax.Array]:

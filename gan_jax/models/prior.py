@@ -9,6 +9,14 @@ from gan_jax import errors
 PRIORS = ('uniform', 'normal')
 
 
+def validate(noise_config) -> None:
+  """config.noise: a known prior and a positive dimension."""
+  errors.require(noise_config.prior in PRIORS, f'config.noise.prior={noise_config.prior!r} is '
+                 f'unknown; use one of {list(PRIORS)}')
+  errors.require(isinstance(noise_config.dim, int) and noise_config.dim > 0,
+                 f'config.noise.dim={noise_config.dim!r} must be a positive integer')
+
+
 def sample_noise(rng: jax.Array, num: int, dim: int, prior: str) -> jax.Array:
   """Draws `num` noise vectors z in R^dim from p_z."""
   if prior == 'uniform':

@@ -21,7 +21,7 @@ from experiments import cifar10_dcgan  # pylint: disable=g-import-not-at-top
 from experiments import cifar10_dfm
 from gan_jax import data
 from gan_jax import steps
-from gan_jax import train
+from gan_jax import state as state_lib
 
 _STEPS = flags.DEFINE_integer('steps', 20, 'Timed iterations.')
 
@@ -31,7 +31,7 @@ def time_iteration(config) -> float:
   examples = np.random.default_rng(0).integers(0, 256, (1024, 32, 32, 3), dtype=np.uint8)
   dataset = data.Dataset(examples=examples, batches=None, batch_size=config.batch_size,
                          batches_per_step=spec.batches_per_step)
-  state = train.create_train_state(config, dataset, spec, jax.random.PRNGKey(0))
+  state = state_lib.create_train_state(config, dataset, spec, jax.random.PRNGKey(0))
   step = jax.jit(functools.partial(steps.train_step, spec=spec), donate_argnums=0)
   batch = jax.device_put(data.to_float(examples[:config.batch_size])[None])
   rng = jax.random.PRNGKey(1)

@@ -23,6 +23,7 @@ import bare_jax_reference  # pylint: disable=g-import-not-at-top
 from experiments import mnist_gan  # pylint: disable=g-import-not-at-top
 from gan_jax import data
 from gan_jax import steps
+from gan_jax import state as state_lib
 from gan_jax import train
 
 _STEPS = flags.DEFINE_integer('steps', 300, 'Timed iterations for the per-iteration figure.')
@@ -50,7 +51,7 @@ def main(argv):
                                 batches_per_step=spec.batches_per_step, seed=0)
   dataset = data.Dataset(examples=examples, batches=batches, batch_size=config.batch_size,
                          batches_per_step=spec.batches_per_step)
-  state = train.create_train_state(config, dataset, spec, jax.random.PRNGKey(0))
+  state = state_lib.create_train_state(config, dataset, spec, jax.random.PRNGKey(0))
   train_step = jax.jit(functools.partial(steps.train_step, spec=spec), donate_argnums=0)
   rng = jax.random.PRNGKey(1)
   iterator = iter(dataset.batches)

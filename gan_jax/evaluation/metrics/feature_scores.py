@@ -1,0 +1,89 @@
+"""Inception score (Salimans et al., 2016) and FID (Heusel et al., 2017) in a feature space: the
+FID InceptionV3 (`inception`, the metric of Warde-Farley & Bengio, 2017, Tables 1-3) or a small
+classifier trained on the dataset's labels (`classifier`, offline). FID is against the test split.
+"""
+from typing import Dict, List
+
+from gan_jax import errors
+from gan_jax.evaluation import scores
+from gan_jax.evaluation.metrics import base
+from gan_jax.evaluation.metrics import context as context_lib
+
+
+class _FeatureScores(base.Metric):
+  space = ''
+  label = ''
+
+  def __init__(self, config, context):
+    super().__init__(config, context)
+    self.features = context.space(self.space)
+
+  def __call__(self, samples: base.Samples) -> Dict:
+    return self._score(samples, reference=False)
+
+  def reference(self, real: base.RealRows) -> Dict:
+    return self._score(real, reference=True)
+
+  def _score(self, samples: base.Samples, reference: bool) -> Dict:
+    probs, features = self.features.outputs(
+        samples, *context_lib.samples_of(self.space, self.config.eval, reference))
+    is_mean, is_std = scores.inception_score(probs, self.config.eval.num_splits)
+    fid = scores.feature_frechet_distance(features, self.features.test_features)
+    return {'is_mean': is_mean, 'is_std': is_std, 'fid': fid, 'num_samples': len(probs),
+            **self.features.extra}
+
+  @classmethod
+  def describe(cls, result: Dict) -> str:
+    return (f'{cls.name} IS {result["is_mean"]:.2f} ± {result["is_std"]:.2f}, '
+            f'FID {result["fid"]:.2f}')
+
+  @classmethod
+  def table_cell(cls, results: List[Dict]) -> str:
+    return (f'{cls.label} {base.spread([r["is_mean"] for r in results], results[0]["is_std"], 2)}'
+            f', FID {base.spread([r["fid"] for r in results], None, 2)}')
+
+
+class Inception(_FeatureScores):
+  """With its own z: the standard protocol's 50,000 samples, 10 splits of 5,000."""
+  name = 'inception'
+  space = 'inception'
+  label = 'IS'
+  defaults = dict(
+      # The weights: an .npz made by `python -m gan_jax.evaluation.convert_inception_weights`.
+      inception_weights='',
+      inception_samples=50_000,
+  )
+
+  @classmethod
+  def validate(cls, config) -> None:
+    ev = config.eval
+    if not (isinstance(ev.inception_samples, int) and ev.inception_samples >= ev.num_splits):
+      raise errors.ConfigError(
+          f'config.eval.inception_samples={ev.inception_samples!r} must be an integer of at '
+          f'least config.eval.num_splits={ev.num_splits} (one sample per split)')
+
+  @classmethod
+  def missing_input(cls, config):
+    return context_lib.inception_weights_missing(config.eval)
+
+
+class Classifier(_FeatureScores):
+  """On the Parzen samples: offline IS and FID; the classifier's accuracy on the test split is
+  reported with them."""
+  name = 'classifier'
+  space = 'classifier'
+  label = 'classifier IS'
+  defaults = dict(
+      classifier_dir='',  # Its cache ('': ~/.cache/gan_jax/classifiers).
+      classifier_steps=2000,
+  )
+
+  @classmethod
+  def validate(cls, config) -> None:
+    ev = config.eval
+    if not (isinstance(ev.classifier_steps, int) and ev.classifier_steps > 0):
+      raise errors.ConfigError(f'config.eval.classifier_steps={ev.classifier_steps!r} must be a '
+                               'positive integer')
+    if ev.num_samples < ev.num_splits:
+      raise errors.ConfigError(f'config.eval.num_samples={ev.num_samples} must be at least '
+                               f'config.eval.num_splits={ev.num_splits} (one sample per split)')
