@@ -52,7 +52,7 @@ def _evaluated(workdir: str, eval_config: Dict) -> List[Dict]:
   return [r for r in records if r.get('eval_config') == eval_config]
 
 
-class _Run:
+class Run:
   """A trained run's workdir, read-only except for eval/ and figures/."""
 
   def __init__(self, config, workdir: str):
@@ -84,7 +84,7 @@ class _Run:
 
 
 def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
-  run = _Run(config, workdir)
+  run = Run(config, workdir)
   available = run.checkpointer.all_steps()
   if not available:
     raise errors.CheckpointError(f'no checkpoint in {workdir}/checkpoints; train first')
@@ -153,7 +153,7 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
 _MAX_NEIGHBOUR_ROWS = 100_000  # Fig. 2's nearest neighbours are searched among at most this many.
 
 
-def write_figures(run: _Run, step: int, available: List[int]) -> None:
+def write_figures(run: Run, step: int, available: List[int]) -> None:
   """Fig. 2 and 3 for images; Fig. 1 for 1-D toy data."""
   out = os.path.join(run.workdir, 'figures')
   examples = run.dataset.examples
@@ -179,10 +179,11 @@ def write_figures(run: _Run, step: int, available: List[int]) -> None:
   elif (run.config.data.source == 'toy' and examples.shape[1] == 1):
     picks = sorted({available[int(i)] for i in np.linspace(0, len(available) - 1, 4)})
     figures.write_toy_1d_figure(os.path.join(out, 'fig1_toy_1d.png'),
-                                [_toy_panel(run, s) for s in picks])
+                                [toy_panel(run, s) for s in picks])
 
 
-def _toy_panel(run: _Run, step: int) -> Dict:
+def toy_panel(run: Run, step: int) -> Dict:
+  """One panel of Fig. 1 at `step`: p_data, G's density (a KDE of its samples), D(x) and D*(x)."""
   from scipy import stats  # pylint: disable=g-import-not-at-top
   state = run.state(step)
   data_config = run.config.data

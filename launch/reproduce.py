@@ -56,7 +56,7 @@ flags.DEFINE_string('tfd_path', '', 'Your TFD_48x48.mat, for the TFD row of gan_
 flags.mark_flag_as_required('table')
 
 
-def _config(row: tables.Row, seed: int, runlocal: bool, inception_weights: str,
+def run_config(row: tables.Row, seed: int, runlocal: bool, inception_weights: str,
             data_paths: Optional[Dict[str, str]] = None):
   module = importlib.import_module(f'experiments.{row.experiment}')
   config = module.get_config('runlocal' if runlocal else None)
@@ -99,7 +99,7 @@ def _data_available(config, row: tables.Row) -> Optional[str]:
   return None
 
 
-def _train_seconds(workdir: str) -> float:
+def train_seconds(workdir: str) -> float:
   """Training wall time from metrics.jsonl: each logged interval's steps / its steps per second
   (the last record of each step counts, as a resumed run may log a step twice)."""
   path = os.path.join(workdir, 'metrics.jsonl')
@@ -127,7 +127,7 @@ def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_we
   from gan_jax import evaluate  # pylint: disable=g-import-not-at-top  (JAX: after flags)
   from gan_jax import train  # pylint: disable=g-import-not-at-top
   from gan_jax.data import mock  # pylint: disable=g-import-not-at-top
-  config = _config(row, seed, runlocal, inception_weights, data_paths)
+  config = run_config(row, seed, runlocal, inception_weights, data_paths)
   workdir = _workdir(root, row, seed, runlocal)
   not_computed = {}
   if runlocal:  # A check of the pipeline: metrics whose inputs are not configured are left out.
@@ -150,7 +150,7 @@ def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_we
     state = train.train_and_evaluate(config, workdir)
     summary = evaluate.evaluate(config, workdir, all_checkpoints=True)
   return {'summary': summary, 'workdir': workdir, 'steps': int(state.step),
-          'seconds': _train_seconds(workdir), 'stand_in': stand_in,
+          'seconds': train_seconds(workdir), 'stand_in': stand_in,
           'hardware': _read(os.path.join(workdir, 'hardware.json'), {}).get('description',
                                                                              'not recorded'),
           'not_computed': not_computed}
@@ -219,7 +219,7 @@ def reproduce(name: str, root: str, runlocal: bool, inception_weights: str, fetc
   if not runlocal:  # A metric's missing input (the Inception weights) stops it before training.
     from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top
     for row in table.rows:
-      missing = metrics.missing_input(_config(row, 0, False, inception_weights, data_paths))
+      missing = metrics.missing_input(run_config(row, 0, False, inception_weights, data_paths))
       if missing:
         raise errors.ConfigError(missing)
   rows = []

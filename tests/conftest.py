@@ -34,14 +34,17 @@ from gan_jax.data.mock import write_idx, write_tfd_mat  # pylint: disable=g-impo
 
 
 @pytest.fixture(autouse=True, scope='module')
-def _release_compiled_programs():
-  """After each test file, JAX's in-memory caches of compiled programs are dropped. One process
-  runs the whole suite; with every executable kept alive to its end, XLA crashed late in the run
-  (a segfault compiling or loading a program, never when the same tests ran in smaller groups).
-  The persistent cache makes the recompiles cheap."""
+def _release_compiled_programs(request):
+  """After a test file that ran slow tests (they compile the large programs: DCGANs, Inception,
+  whole tables), JAX's in-memory caches of compiled programs are dropped. One process runs the
+  whole suite; with every executable kept alive to its end, XLA crashed late in the run (a
+  segfault compiling or loading a program, never when the same tests ran in smaller groups).
+  The persistent cache makes the recompiles cheap; the fast subset needs none of this."""
   yield
-  jax.clear_caches()
-  gc.collect()
+  if any(item.module is request.module and item.get_closest_marker('slow')
+         for item in request.session.items):
+    jax.clear_caches()
+    gc.collect()
 
 
 def small_config(**overrides):

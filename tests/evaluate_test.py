@@ -49,7 +49,7 @@ def test_eval_selects_on_validation_and_reports_test_and_reference(tmp_path):
   assert _read(os.path.join(workdir, 'eval', 'summary.json')) == summary
 
   # The recorded test LL, recomputed independently: same z, restored G, float64 formula.
-  run = evaluate._Run(config, workdir)
+  run = evaluate.Run(config, workdir)
   samples = sampling.generate(run.state(best['step']).generator,
                               run.noise(200, sampling.SAMPLES))
   test = data.to_float(data.load_split(config.data, 'test')[:40])
@@ -146,8 +146,8 @@ def test_toy_1d_figure_one(tmp_path):
   evaluate.evaluate(config, str(tmp_path), all_checkpoints=True)
   figure = Image.open(os.path.join(tmp_path, 'figures', 'fig1_toy_1d.png'))
   assert figure.width == 1600  # Four panels (checkpoints 1, 2, 3, 4) of 4 inches at 100 dpi.
-  run = evaluate._Run(config, str(tmp_path))
-  panel = evaluate._toy_panel(run, 4)
+  run = evaluate.Run(config, str(tmp_path))
+  panel = evaluate.toy_panel(run, 4)
   bulk = np.isfinite(panel['d_star'])
   expected = panel['p_data'] / (panel['p_data'] + panel['p_g'])
   np.testing.assert_allclose(panel['d_star'][bulk], expected[bulk])
@@ -192,7 +192,7 @@ def test_cifar10_dfm_end_to_end_on_mock_data_with_inception_scores(tmp_path):
       evaluate.evaluate(no_weights, workdir)
     summary = evaluate.evaluate(config, workdir)
     test = data.to_float(data.load_split(config.data, "test")[:4])
-    run = evaluate._Run(config, workdir)
+    run = evaluate.Run(config, workdir)
     samples = sampling.generate(run.state(2).generator, run.noise(4, sampling.INCEPTION))
   message = str(info.value)
   assert '\n' not in message

@@ -73,7 +73,7 @@ def test_a_new_metric_is_one_class_and_one_registry_entry(tmp_path, monkeypatch)
   train.train_and_evaluate(config, workdir)
   summary = evaluate.evaluate(config, workdir)
   # The samples' mean, recomputed from the restored G and the same fixed z.
-  run = evaluate._Run(config, workdir)  # pylint: disable=protected-access
+  run = evaluate.Run(config, workdir)
   samples = sampling.generate(run.state(2).generator, sampling.noise(config, 100))
   assert summary['mean_pixel']['mean'] == pytest.approx(float(samples.mean()), rel=1e-6)
   # Its reference is the mean of the held-out real rows, the Parzen reference's rows.

@@ -21,7 +21,7 @@ def test_every_table_row_names_an_experiment_that_loads():
   for table in tables.TABLES.values():
     for row in table.rows:
       for runlocal in (False, True):
-        config = reproduce._config(row, row.seeds[-1], runlocal, '')
+        config = reproduce.run_config(row, row.seeds[-1], runlocal, '')
         assert config.seed == row.seeds[-1]
         for key, value in ({} if runlocal else row.overrides).items():
           assert config[key] == value
@@ -33,7 +33,7 @@ def test_train_seconds_counts_each_step_once(tmp_path):
              {'step': 40, 'steps_per_sec': 4.0}]
   with open(tmp_path / 'metrics.jsonl', 'w') as f:
     f.writelines(json.dumps(r) + '\n' for r in records)
-  assert reproduce._train_seconds(str(tmp_path)) == pytest.approx(10 / 5 + 10 / 10 + 20 / 4)
+  assert reproduce.train_seconds(str(tmp_path)) == pytest.approx(10 / 5 + 10 / 10 + 20 / 4)
 
 
 def test_seeds_are_summarised_as_mean_and_std():
