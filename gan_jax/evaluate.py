@@ -157,10 +157,11 @@ def write_figures(run: Run, step: int, available: List[int]) -> None:
   """Fig. 2 and 3 for images; Fig. 1 for 1-D toy data."""
   out = os.path.join(run.workdir, 'figures')
   examples = run.dataset.examples
+  mode = run.config.eval.sample_batch_norm
   if examples.ndim == 4:
     g = run.state(step).generator
     rows, columns = 6, 5
-    samples = sampling.generate(g, run.noise(rows * columns, sampling.FIGURE_2))
+    samples = sampling.generate(g, run.noise(rows * columns, sampling.FIGURE_2), mode)
     if len(examples) > _MAX_NEIGHBOUR_ROWS:  # ImageNet: a fixed random subset of the split.
       examples = examples[np.sort(np.random.default_rng(0).permutation(len(examples))[
           :_MAX_NEIGHBOUR_ROWS])]
@@ -172,7 +173,7 @@ def write_figures(run: Run, step: int, available: List[int]) -> None:
     ends = run.noise(2 * 8, sampling.FIGURE_3).reshape(8, 2, -1)
     weights = jnp.linspace(0.0, 1.0, 10)[None, :, None]
     path = ends[:, :1] * (1 - weights) + ends[:, 1:] * weights  # Linear in z (Fig. 3).
-    images = sampling.generate(g, path.reshape(-1, path.shape[-1]))
+    images = sampling.generate(g, path.reshape(-1, path.shape[-1]), mode)
     images = images.reshape(8, 10, *examples.shape[1:])
     figures.write_png(os.path.join(out, f'fig3_interpolation_step_{step:06d}.png'),
                       figures.interpolation_grid(images), scale)
@@ -190,7 +191,8 @@ def toy_panel(run: Run, step: int) -> Dict:
   x = np.linspace(data_config.mean - 6 * data_config.std, data_config.mean + 6 * data_config.std,
                   400)
   p_data = toy.density(data_config, x[:, None])
-  samples = sampling.generate(state.generator, run.noise(5000, sampling.FIGURE_1))[:, 0]
+  samples = sampling.generate(state.generator, run.noise(5000, sampling.FIGURE_1),
+                              run.config.eval.sample_batch_norm)[:, 0]
   p_g = stats.gaussian_kde(samples)(x) if np.std(samples) > 0 else np.zeros_like(x)
   logits = state.discriminator.apply_fn({'params': state.discriminator.params},
                                         jnp.asarray(x[:, None], jnp.float32), train=False)[0]

@@ -193,7 +193,8 @@ def test_cifar10_dfm_end_to_end_on_mock_data_with_inception_scores(tmp_path):
     summary = evaluate.evaluate(config, workdir)
     test = data.to_float(data.load_split(config.data, "test")[:4])
     run = evaluate.Run(config, workdir)
-    samples = sampling.generate(run.state(2).generator, run.noise(4, sampling.INCEPTION))
+    samples = sampling.generate(run.state(2).generator, run.noise(4, sampling.INCEPTION),
+                                config.eval.sample_batch_norm)
   message = str(info.value)
   assert '\n' not in message
   assert 'config.eval.inception_weights' in message and 'convert_inception_weights' in message

@@ -30,6 +30,7 @@ def test_names_accept_the_comma_separated_flag_form():
     ({'metrics': ('kid',), 'kid_subset_size': 1}, 'config.eval.kid_subset_size=1 must be'),
     ({'metrics': ('modes',)}, "has 'modes', which needs a mixture"),
     ({'every_steps': -1}, 'config.eval.every_steps=-1'),
+    ({'sample_batch_norm': 'train'}, "config.eval.sample_batch_norm='train' is unknown"),
 ])
 def test_each_metric_checks_its_own_keys_in_one_line(change, fragment):
   config = small_config()

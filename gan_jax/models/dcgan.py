@@ -7,40 +7,25 @@ the channels, leaky ReLU (0.2), batch norm on every layer but the first, then on
 flattened last feature map Φ (D = d ∘ Φ, n_h = size of Φ). `width` scales every layer's channels
 (the paper's best CIFAR-10 generator is the 32x32 ImageNet DCGAN at half width).
 """
-from typing import Any, Dict, Optional, Tuple
+from typing import Optional, Tuple
 
 import flax.linen as nn
 import jax
 
+from gan_jax.models import conv_hooks
 from gan_jax.models.mlp import ACTIVATIONS
-from gan_jax.models.mlp import check_activation
+from gan_jax.models.normalization import batch_norm
 
 _INIT = nn.initializers.normal(0.02)  # DCGAN: weights from N(0, 0.02²).
 
 
-def _batch_norm(train: bool, name: str, batch_axis: Optional[str]) -> nn.BatchNorm:
-  """Batch statistics over the whole batch: across devices too when `batch_axis` is a pmap axis."""
-  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, name=name,
-                      axis_name=batch_axis if train else None)
-
-
-class DCGANGenerator(nn.Module):
+class DCGANGenerator(conv_hooks.ConvGeneratorHooks, nn.Module):
   output_shape: Tuple[int, ...]  # (H, W, C) with H = W divisible by 2**num_upsamples.
   base_channels: int = 64  # Channels of the last hidden layer at width 1.
   width: float = 1.0
   num_upsamples: int = 3
   output_activation: str = 'sigmoid'
   batch_axis: Optional[str] = None  # Set by the trainer (parallel.py), not by the config.
-
-  @classmethod
-  def check_config(cls, fields: Dict[str, Any], where: str) -> None:
-    check_activation(fields.get('output_activation', cls.output_activation), where)
-
-  @classmethod
-  def runlocal(cls, fields: Dict[str, Any]) -> Dict[str, Any]:
-    """`:runlocal`: 4 channels at width 1."""
-    del fields
-    return {'base_channels': 4}
 
   @nn.compact
   def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
@@ -51,34 +36,24 @@ class DCGANGenerator(nn.Module):
     # Layers followed by batch norm have no bias: BN's own offset replaces it (a bias there gets
     # a zero gradient that Adam would turn into noise-driven steps).
     h = nn.Dense(side * side * features[0], use_bias=False, kernel_init=_INIT, name='project')(z)
-    h = nn.relu(_batch_norm(train, 'project_bn', self.batch_axis)(h))
+    h = nn.relu(batch_norm(train, 'project_bn', self.batch_axis)(h))
     h = h.reshape(z.shape[0], side, side, features[0])
     for i, f in enumerate(features[1:]):
       h = nn.ConvTranspose(f, (5, 5), strides=(2, 2), padding='SAME', use_bias=False,
                            kernel_init=_INIT, name=f'deconv_{i}')(h)
-      h = nn.relu(_batch_norm(train, f'deconv_{i}_bn', self.batch_axis)(h))
+      h = nn.relu(batch_norm(train, f'deconv_{i}_bn', self.batch_axis)(h))
     h = nn.ConvTranspose(channels, (5, 5), strides=(2, 2), padding='SAME', kernel_init=_INIT,
                          name='output')(h)
     return ACTIVATIONS[self.output_activation](h)
 
 
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(conv_hooks.ConvDiscriminatorHooks, nn.Module):
   """Returns (logit of D(x) [batch], Φ(x) [batch, n_h])."""
   base_channels: int = 64
   width: float = 1.0
   num_layers: int = 3
   negative_slope: float = 0.2
   batch_axis: Optional[str] = None
-
-  @classmethod
-  def check_config(cls, fields: Dict[str, Any], where: str) -> None:
-    del fields, where  # Any sizes build.
-
-  @classmethod
-  def runlocal(cls, fields: Dict[str, Any]) -> Dict[str, Any]:
-    """`:runlocal`: 4 channels at width 1."""
-    del fields
-    return {'base_channels': 4}
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True) -> Tuple[jax.Array, jax.Array]:
@@ -87,7 +62,7 @@ class DCGANDiscriminator(nn.Module):
       h = nn.Conv(int(self.base_channels * self.width) * 2**i, (5, 5), strides=(2, 2),
                   padding='SAME', use_bias=i == 0, kernel_init=_INIT, name=f'conv_{i}')(h)
       if i > 0:  # No batch norm on the first layer (DCGAN).
-        h = _batch_norm(train, f'conv_{i}_bn', self.batch_axis)(h)
+        h = batch_norm(train, f'conv_{i}_bn', self.batch_axis)(h)
       h = nn.leaky_relu(h, self.negative_slope)
     features = h.reshape(h.shape[0], -1)
     logit = nn.Dense(1, kernel_init=_INIT, name='output')(features)[:, 0]

@@ -11,6 +11,7 @@ from typing import Dict, Optional, Tuple
 import ml_collections
 
 from gan_jax import errors
+from gan_jax.evaluation import sampling
 from gan_jax.evaluation.metrics import base
 from gan_jax.evaluation.metrics import context as context_lib
 from gan_jax.evaluation.metrics import feature_scores
@@ -36,6 +37,10 @@ def default_config() -> ml_collections.ConfigDict:
       num_test=0,  # First rows of the test split (0: the whole split).
       num_reference=10_000,  # Held-out real training rows in place of samples: the reference.
       num_splits=10,  # Inception scores: mean ± std over this many equal splits of the samples.
+      # Batch norm in G while sampling for scores and figures: 'batch' (the statistics of each
+      # batch of generated samples, as the original DCGAN / improved-GAN code scored them) or
+      # 'running' (the running averages); gan_jax/evaluation/sampling.py.
+      sample_batch_norm='batch',
   ))
   for metric in METRICS.values():
     for key, value in metric.defaults.items():
@@ -71,6 +76,9 @@ def validate(config) -> None:
   for key in ('num_splits', 'num_samples'):
     if not (isinstance(ev[key], int) and ev[key] > 0):
       raise errors.ConfigError(f'config.eval.{key}={ev[key]!r} must be a positive integer')
+  if ev.sample_batch_norm not in sampling.BATCH_NORM_MODES:
+    raise errors.ConfigError(f'config.eval.sample_batch_norm={ev.sample_batch_norm!r} is unknown; '
+                             f'use one of {list(sampling.BATCH_NORM_MODES)}')
   if not (isinstance(ev.every_steps, int) and ev.every_steps >= 0):
     raise errors.ConfigError(f'config.eval.every_steps={ev.every_steps!r} must be an integer >= 0 '
                              '(0: evaluate only with --mode=eval)')

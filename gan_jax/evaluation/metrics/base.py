@@ -38,7 +38,8 @@ class GeneratedSamples(Samples):
     self.config, self.g_state, self.key = config, g_state, key
 
   def _draw(self, num, stream):
-    return sampling.generate(self.g_state, sampling.noise(self.config, num, stream))
+    return sampling.generate(self.g_state, sampling.noise(self.config, num, stream),
+                             self.config.eval.sample_batch_norm)
 
 
 class RealRows(Samples):

@@ -87,7 +87,8 @@ class Context:
       variables = inception.load_variables(ev.inception_weights)
       test = self.test_split()
       test = test[:ev.num_test] if ev.num_test else test
-      return FeatureSpace(lambda images: inception.outputs(variables, images),
+      return FeatureSpace(lambda images: inception.outputs(
+          variables, images, preprocessing=ev.inception_preprocessing),
                           data.to_float(np.asarray(test)))
     if name == 'classifier':
       params, num_classes, accuracy = classifier.get_classifier(self.config.data, ev,

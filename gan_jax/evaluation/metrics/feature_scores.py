@@ -5,6 +5,7 @@ classifier trained on the dataset's labels (`classifier`, offline). FID is again
 from typing import Dict, List
 
 from gan_jax import errors
+from gan_jax.evaluation import inception
 from gan_jax.evaluation import scores
 from gan_jax.evaluation.metrics import base
 from gan_jax.evaluation.metrics import context as context_lib
@@ -52,11 +53,17 @@ class Inception(_FeatureScores):
       # The weights: an .npz made by `python -m gan_jax.evaluation.convert_inception_weights`.
       inception_weights='',
       inception_samples=50_000,
+      # How images reach the network (evaluation/inception.py): 'tf1', as the published scores
+      # were computed (uint8, TF1's legacy bilinear resize, (x - 128) / 128), or 'pytorch_fid'.
+      inception_preprocessing='tf1',
   )
 
   @classmethod
   def validate(cls, config) -> None:
     ev = config.eval
+    errors.require(ev.inception_preprocessing in inception.PREPROCESSING,
+                   f'config.eval.inception_preprocessing={ev.inception_preprocessing!r} is unknown;'
+                   f' use one of {list(inception.PREPROCESSING)}')
     if not (isinstance(ev.inception_samples, int) and ev.inception_samples >= ev.num_splits):
       raise errors.ConfigError(
           f'config.eval.inception_samples={ev.inception_samples!r} must be an integer of at '

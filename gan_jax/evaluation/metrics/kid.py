@@ -11,6 +11,7 @@ import numpy as np
 from gan_jax import errors
 from gan_jax.evaluation.metrics import base
 from gan_jax.evaluation.metrics import context as context_lib
+from gan_jax.evaluation.metrics import feature_scores
 
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -60,6 +61,8 @@ class KID(base.Metric):
     if ev.kid_space not in context_lib.SPACES:
       raise errors.ConfigError(f'config.eval.kid_space={ev.kid_space!r} is unknown; use one of '
                                f'{list(context_lib.SPACES)}')
+    if ev.kid_space == 'inception':  # The Inception metric's samples and preprocessing.
+      feature_scores.Inception.validate(config)
     for key in ('kid_subsets', 'kid_subset_size'):
       if not (isinstance(ev[key], int) and ev[key] >= (2 if key == 'kid_subset_size' else 1)):
         raise errors.ConfigError(f'config.eval.{key}={ev[key]!r} must be an integer >= '

@@ -1,0 +1,11 @@
+"""Batch norm as the DCGANs use it: running averages for evaluation, and, in training, the
+statistics of the whole batch, across devices too when the model runs under pmap."""
+from typing import Optional
+
+import flax.linen as nn
+
+
+def batch_norm(train: bool, name: str, batch_axis: Optional[str]) -> nn.BatchNorm:
+  """BN with momentum 0.9 for the running averages; `batch_axis`: the pmap axis (parallel.py)."""
+  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, name=name,
+                      axis_name=batch_axis if train else None)
