@@ -13,7 +13,7 @@ RESUMABLE_KEYS = ('num_train_steps', 'log_every_steps', 'checkpoint_every_steps'
 # Keys added to the code after runs were made, with the value that gives the behaviour those runs
 # had: a config.json without the key is read as having that value (so it still resumes and is
 # evaluated, while any other value is a different run).
-ADDED_KEYS = {'generator_max_col_norm': 0.0}
+ADDED_KEYS = {'generator_max_col_norm': 0.0, 'data.pad': 0}
 
 # Keys renamed after runs were made (old name -> new name), the meaning of their values unchanged:
 # generator_loss named G's loss when D's was always -V; `loss` names the D/G pair, and the two
@@ -53,8 +53,10 @@ def changed_keys(workdir: str, config):
   if not isinstance(saved, dict):
     raise errors.WorkdirError(f'{path} does not hold a config (a JSON object); restore it or '
                               'choose a new --workdir')
-  old = {**ADDED_KEYS, **{RENAMED_KEYS.get(k, k): v for k, v in _flatten(saved).items()}}
   new = _flatten(json.loads(config.to_json_best_effort()))
+  # An added key counts as its old value only where the config has it (data.pad: IDX sources).
+  old = {**{k: v for k, v in ADDED_KEYS.items() if k in new},
+         **{RENAMED_KEYS.get(k, k): v for k, v in _flatten(saved).items()}}
   return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 

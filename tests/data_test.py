@@ -240,3 +240,16 @@ def test_lazy_split_reads_the_same_rows_and_batches_as_the_in_memory_one():
     eager_batches = iter(data.get_dataset(eager_config, 'train', batch_size=4, seed=3).batches)
     for _ in range(8):  # Across an epoch boundary (24 rows = 6 batches).
       np.testing.assert_array_equal(next(lazy_batches), next(eager_batches))
+
+
+def test_idx_padding_adds_a_zero_border_and_keeps_the_rows(idx_dir):
+  plain = data.default_config('idx', path=idx_dir, num_validation=20)
+  padded = data.default_config('idx', path=idx_dir, num_validation=20, pad=2)
+  for split in ('train', 'validation', 'test'):
+    a, b = data.load_split(plain, split), data.load_split(padded, split)
+    assert b.shape == (a.shape[0], 32, 32, 1) and b.dtype == np.uint8
+    np.testing.assert_array_equal(b[:, 2:30, 2:30], a)
+    assert not b[:, :2].any() and not b[:, -2:].any() and not b[:, :, :2].any()
+  padded.pad = -1
+  with pytest.raises(errors.ConfigError, match='config.data.pad=-1'):
+    data.load_split(padded, 'train')

@@ -73,14 +73,15 @@ def test_tfd_gan_is_the_released_setup():
   assert (tuple(c.discriminator.hidden_units), c.optimizer.learning_rate) == ((1200, 1200), 0.05)
 
 
-def _dcgan_slow(names):
-  """The DCGAN experiments' two-step runs carry the slow mark (5 s each to compile); the fast
-  subset trains the MLP ones, and tests/dfm_test.py checks the DCGAN + DFM step itself."""
-  dcgan = lambda n: load_config(n, 'runlocal').generator.name == 'dcgan'
-  return [pytest.param(n, marks=pytest.mark.slow) if dcgan(n) else n for n in names]
+def _convolutional_slow(names):
+  """The convolutional (DCGAN) experiments' two-step runs carry the slow mark (5-15 s each to
+  compile); the fast subset trains the MLP ones, and tests/dfm_test.py and radford_test.py check
+  the convolutional networks and the DFM step themselves."""
+  conv = lambda n: load_config(n, 'runlocal').generator.name in ('dcgan', 'radford')
+  return [pytest.param(n, marks=pytest.mark.slow) if conv(n) else n for n in names]
 
 
-@pytest.mark.parametrize('name', _dcgan_slow(EXPERIMENTS))
+@pytest.mark.parametrize('name', _convolutional_slow(EXPERIMENTS))
 def test_runs_two_steps_with_runlocal(name, tmp_path):
   config = load_config(name, 'runlocal')
   workdir = str(tmp_path / 'workdir')

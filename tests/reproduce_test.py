@@ -125,7 +125,7 @@ def test_the_offline_runlocal_table_runs_with_no_optional_dataset_installed(tmp_
                                      inception_weights='')
   assert not failed, [r['error'] for r in failed]
   fashion = [l for l in text.splitlines() if l.startswith('| Fashion-MNIST')]
-  assert len(fashion) == 3 and all('(stand-in data)' in l and 'classifier IS' in l
+  assert len(fashion) == 6 and all('(stand-in data)' in l and 'classifier IS' in l
                                    and 'KID (classifier)' in l for l in fashion)
   digits = [l for l in text.splitlines() if l.startswith('| sklearn digits')]
   assert len(digits) == 3 and not any('stand-in' in l for l in digits)  # sklearn ships them.

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from gan_jax import data
 from gan_jax import errors
 from gan_jax import steps
 from gan_jax import state as state_lib
@@ -149,3 +150,23 @@ def test_generator_max_col_norm_caps_every_weight_matrix_of_g(tmp_path):
     norms = np.linalg.norm(np.asarray(kernel), axis=0)
     assert norms.max() <= 0.05 * (1 + 1e-5)
     assert norms.max() >= 0.05 * (1 - 1e-3)  # Bound, not merely small.
+
+
+def test_data_pad_added_after_the_mnist_runs_reads_as_no_padding(tmp_path, idx_dir):
+  """An IDX run's config.json from before data.pad existed is the pad=0 run; a config without
+  the key (another source) is not made to differ by it."""
+  config = small_config(num_train_steps=2)
+  config.data = data.default_config('idx', path=idx_dir, num_validation=20)
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(config, workdir)
+  path = os.path.join(workdir, 'config.json')
+  with open(path) as f:
+    old = json.load(f)
+  del old['data']['pad']
+  with open(path, 'w') as f:
+    json.dump(old, f)
+  config.num_train_steps = 4
+  assert int(train.train_and_evaluate(config, workdir).step) == 4
+  config.data.pad = 2
+  with pytest.raises(errors.WorkdirError, match='data.pad'):
+    train.train_and_evaluate(config, workdir)

@@ -16,7 +16,9 @@ from gan_jax.data import splits
 
 FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist'  # apt-get install dataset-fashion-mnist
 MNIST_DIR = '~/.cache/gan_jax/mnist'  # Where `python -m launch.fetch_data mnist` puts MNIST.
-DEFAULTS = dict(path=FASHION_MNIST_DIR, num_validation=10000)  # '~' is expanded when read.
+# '~' is expanded when read. pad: zero pixels added on every side (2: 28x28 -> 32x32, a side the
+# DCGANs' stride-2 stacks divide).
+DEFAULTS = dict(path=FASHION_MNIST_DIR, num_validation=10000, pad=0)
 
 # The third byte of the magic number gives the element type; only unsigned bytes are used.
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0D: np.float32}
@@ -76,11 +78,16 @@ def _paper_split(data_config, split: str, what: str) -> np.ndarray:
 
 
 def load(data_config, split: str) -> np.ndarray:
-  """Images [N, 28, 28, 1] uint8 of the paper split `split`."""
+  """Images [N, 28 + 2 pad, 28 + 2 pad, 1] uint8 of the paper split `split`."""
   images = _paper_split(data_config, split, 'images')
   if images.ndim != 3:
     raise errors.DatasetUnavailableError(f'{data_config.path}: expected [N, H, W] images, got '
                                          f'shape {images.shape}')
+  pad = data_config.get('pad', 0)
+  if not (isinstance(pad, int) and pad >= 0):
+    raise errors.ConfigError(f'config.data.pad={pad!r} must be an integer >= 0')
+  if pad:
+    images = np.pad(images, ((0, 0), (pad, pad), (pad, pad)))
   return images[..., None]
 
 
