@@ -4,7 +4,6 @@ Each experiment file defines `get_config(arg=None)`; `arg` is the text after ':'
 --config=experiments/NAME.py:ARG, where `runlocal` shrinks the run to a few seconds on a CPU.
 """
 import ml_collections
-import numpy as np
 
 from gan_jax import data
 from gan_jax import errors

@@ -25,10 +25,10 @@ from gan_jax import interrupts
 from gan_jax import lock
 from gan_jax import memory
 from gan_jax import metrics_log
+from gan_jax import models
 from gan_jax import optim
 from gan_jax import parallel
 from gan_jax import state as state_lib
-from gan_jax import steps
 from gan_jax import workdir as workdir_lib
 from gan_jax.evaluation import figures
 from gan_jax.evaluation import metrics as metrics_lib
@@ -78,8 +78,8 @@ def _log_networks(config, state: state_lib.GANState) -> None:
   for role, network, model_config, opt_config in networks:
     if network is None:
       continue
-    size = sum(int(np.prod(p.shape)) for p in jax.tree.leaves(network.params))
-    logging.info('%s: %s parameters; %s; optimizer %s', role, f'{size:,}',
+    logging.info('%s: %s parameters; %s; optimizer %s', role,
+                 f'{models.parameter_count(network.params):,}',
                  json.dumps(model_config.to_dict(), default=str),
                  json.dumps(opt_config.to_dict(), default=str))
 

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
+from gan_jax import models
 from gan_jax.models import radford
 from gan_jax.models import summary
 from experiments import cifar10_dcgan
@@ -36,8 +37,8 @@ def test_full_width_matches_the_released_imagenet_model():
                            jax.ShapeDtypeStruct((2, 256), jnp.float32))
   d_vars, (logit, features) = _shapes(radford.RadfordDiscriminator(), images)
   expected_g, expected_d = _released_counts()
-  assert summary.parameter_count(g_vars['params']) == expected_g == 6_690_688  # "about 6.7M"
-  assert summary.parameter_count(d_vars['params']) == expected_d == 4_586_112  # "about 4.6M"
+  assert models.parameter_count(g_vars['params']) == expected_g == 6_690_688  # "about 6.7M"
+  assert models.parameter_count(d_vars['params']) == expected_d == 4_586_112  # "about 4.6M"
   assert images.shape == (2, 32, 32, 3) and logit.shape == (2,)
   assert features.shape == (2, 8192)  # Φ: 4x4x512.
   kernels = [g_vars['params'][f'deconv_{i}']['kernel'].shape[2:] for i in range(5)]

@@ -5,6 +5,7 @@ from typing import Any, Callable, Mapping, Optional, Tuple
 
 import flax.linen as nn
 import jax
+import numpy as np
 
 from gan_jax import errors
 from gan_jax.models import dcgan
@@ -92,6 +93,11 @@ def build_generator(model_config, example_shape: Tuple[int, ...],
 def build_discriminator(model_config, batch_axis: Optional[str] = None) -> nn.Module:
   """D: example -> (logit of D(x), penultimate features Φ(x))."""
   return _build('discriminator', model_config, batch_axis)
+
+
+def parameter_count(params) -> int:
+  """How many numbers a network's parameters hold (batch-norm statistics are state, not counted)."""
+  return int(sum(np.prod(p.shape) for p in jax.tree.leaves(params)))
 
 
 def feature_dim(discriminator: nn.Module, variables, example: jax.Array) -> int:

@@ -6,6 +6,7 @@ parameters, and are not counted. Without the dataset, the shapes come from stand
 format (gan_jax/data/mock.py), as the example shape is all that is needed.
 """
 import contextlib
+import functools
 import sys
 import tempfile
 from typing import Dict, List
@@ -19,14 +20,9 @@ import numpy as np
 
 from gan_jax import data
 from gan_jax import errors
+from gan_jax import models
 from gan_jax import state as state_lib
 from gan_jax import steps
-
-_CONFIG = config_flags.DEFINE_config_file('config', None, 'An experiment file.', lock_config=True)
-
-
-def parameter_count(params) -> int:
-  return int(sum(np.prod(p.shape) for p in jax.tree.leaves(params)))
 
 
 def layers(params) -> List[str]:
@@ -35,25 +31,23 @@ def layers(params) -> List[str]:
   for name, sub in params.items():
     flat = flax.traverse_util.flatten_dict(sub)
     shapes = ', '.join(f'{"/".join(k)} {tuple(v.shape)}' for k, v in flat.items())
-    lines.append(f'  {name:<16} {parameter_count(sub):>12,}  {shapes}')
+    lines.append(f'  {name:<16} {models.parameter_count(sub):>12,}  {shapes}')
   return lines
 
 
 def summarise(config) -> Dict[str, int]:
   """Prints the summary of `config`'s networks; returns {network: parameter count}."""
   spec = steps.StepSpec.from_config(config)
-  try:
-    dataset = data.get_dataset(config.data, 'train', batch_size=config.batch_size,
-                               batches_per_step=spec.batches_per_step, seed=config.seed)
-    stand_in = contextlib.nullcontext()
-  except errors.DatasetUnavailableError:
-    from gan_jax.data import mock  # pylint: disable=g-import-not-at-top
-    stand_in = mock.mock_data(config.data, tempfile.mkdtemp(prefix='gan_jax_summary_'))
-    dataset = None
-  with stand_in:
-    if dataset is None:
-      dataset = data.get_dataset(config.data, 'train', batch_size=config.batch_size,
-                                 batches_per_step=spec.batches_per_step, seed=config.seed)
+  load = functools.partial(data.get_dataset, config.data, 'train', batch_size=config.batch_size,
+                           batches_per_step=spec.batches_per_step, seed=config.seed)
+  with contextlib.ExitStack() as stack:
+    try:
+      dataset = load()
+    except errors.DatasetUnavailableError:
+      from gan_jax.data import mock  # pylint: disable=g-import-not-at-top
+      stack.enter_context(mock.mock_data(config.data,
+                                         tempfile.mkdtemp(prefix='gan_jax_summary_')))
+      dataset = load()
     state = jax.eval_shape(lambda r: state_lib.create_train_state(config, dataset, spec, r),
                            jax.random.PRNGKey(0))
   counts = {}
@@ -64,15 +58,14 @@ def summarise(config) -> Dict[str, int]:
                                       ('denoiser', state.denoiser, config.dfm.denoiser)):
     if network is None:
       continue
-    counts[role] = parameter_count(network.params)
+    counts[role] = models.parameter_count(network.params)
     print(f'{role} ({", ".join(f"{k}={v}" for k, v in sorted(model_config.items()))}):')
     print('\n'.join(layers(network.params)))
     extra = ''
     if role == 'discriminator':
-      n_h = jax.eval_shape(
-          lambda p, s, x: network.apply_fn({'params': p, 'batch_stats': s}, x, train=False),
-          network.params, network.batch_stats,
-          jax.ShapeDtypeStruct((1, *dataset.example_shape), np.float32))[1].shape[-1]
+      n_h = models.feature_dim(models.build_discriminator(model_config),
+                               {'params': network.params, 'batch_stats': network.batch_stats},
+                               np.zeros((1, *dataset.example_shape), np.float32))
       extra = f' (n_h = {n_h:,})'
     print(f'{role}: {counts[role]:,} parameters{extra}')
   return counts
@@ -82,12 +75,14 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   try:
-    summarise(_CONFIG.value)
+    summarise(flags.FLAGS.config)
   except errors.GanJaxError as e:
     print(f'gan_jax.models.summary: error: {e}', file=sys.stderr)
     sys.exit(1)
 
 
 if __name__ == '__main__':
+  # Defined here, not at import, so that importing the module defines no --config flag.
+  config_flags.DEFINE_config_file('config', None, 'An experiment file.', lock_config=True)
   flags.mark_flag_as_required('config')
   app.run(main)

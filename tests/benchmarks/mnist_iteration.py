@@ -24,7 +24,6 @@ from experiments import mnist_gan  # pylint: disable=g-import-not-at-top
 from gan_jax import data
 from gan_jax import steps
 from gan_jax import state as state_lib
-from gan_jax import train
 
 _STEPS = flags.DEFINE_integer('steps', 300, 'Timed iterations for the per-iteration figure.')
 _REFERENCE = flags.DEFINE_bool('reference', True, 'Also time the bare-JAX reference here.')
