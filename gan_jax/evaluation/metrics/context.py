@@ -38,8 +38,11 @@ class FeatureSpace:
   """A network's (posteriors, features) of samples, cached per (samples, num, stream), and the
   features of the test split that FID and KID compare against."""
 
-  def __init__(self, forward, test_images: np.ndarray, extra: Optional[Dict] = None):
+  def __init__(self, forward, test_images: np.ndarray, extra: Optional[Dict] = None,
+               no_posteriors: str = ''):
     self._forward = forward
+    # Why the network gives no class posteriors (so no Inception score), when it gives none.
+    self.no_posteriors = no_posteriors
     self._test_images = test_images
     self._test_features = None
     self._cache = {}
@@ -87,9 +90,11 @@ class Context:
       variables = inception.load_variables(ev.inception_weights)
       test = self.test_split()
       test = test[:ev.num_test] if ev.num_test else test
+      no_logits = '' if inception.has_logits(variables) else inception.no_logits(
+          ev.inception_weights)
       return FeatureSpace(lambda images: inception.outputs(
           variables, images, preprocessing=ev.inception_preprocessing),
-                          data.to_float(np.asarray(test)))
+                          data.to_float(np.asarray(test)), no_posteriors=no_logits)
     if name == 'classifier':
       params, num_classes, accuracy = classifier.get_classifier(self.config.data, ev,
                                                                 self.training)

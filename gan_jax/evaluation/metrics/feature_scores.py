@@ -5,7 +5,7 @@ classifier trained on the dataset's labels (`classifier`, offline). FID is again
 from typing import Dict, List
 
 from gan_jax import errors
-from gan_jax.evaluation import inception
+from gan_jax.evaluation import inception_preprocess
 from gan_jax.evaluation import scores
 from gan_jax.evaluation.metrics import base
 from gan_jax.evaluation.metrics import context as context_lib
@@ -28,20 +28,27 @@ class _FeatureScores(base.Metric):
   def _score(self, samples: base.Samples, reference: bool) -> Dict:
     probs, features = self.features.outputs(
         samples, *context_lib.samples_of(self.space, self.config.eval, reference))
+    result = {'fid': scores.feature_frechet_distance(features, self.features.test_features),
+              'num_samples': len(features), **self.features.extra}
+    if probs is None:  # Weights up to pool3 only: FID, and no IS.
+      return {**result, 'is_not_computed': self.features.no_posteriors}
     is_mean, is_std = scores.inception_score(probs, self.config.eval.num_splits)
-    fid = scores.feature_frechet_distance(features, self.features.test_features)
-    return {'is_mean': is_mean, 'is_std': is_std, 'fid': fid, 'num_samples': len(probs),
-            **self.features.extra}
+    return {'is_mean': is_mean, 'is_std': is_std, **result}
 
   @classmethod
   def describe(cls, result: Dict) -> str:
+    if 'is_mean' not in result:
+      return f'{cls.name} FID {result["fid"]:.2f} (IS not computed: {result["is_not_computed"]})'
     return (f'{cls.name} IS {result["is_mean"]:.2f} ± {result["is_std"]:.2f}, '
             f'FID {result["fid"]:.2f}')
 
   @classmethod
   def table_cell(cls, results: List[Dict]) -> str:
+    fid = f'FID {base.spread([r["fid"] for r in results], None, 2)}'
+    if any('is_mean' not in r for r in results):
+      return f'{cls.name} {fid} (pool3-only weights: no IS)'
     return (f'{cls.label} {base.spread([r["is_mean"] for r in results], results[0]["is_std"], 2)}'
-            f', FID {base.spread([r["fid"] for r in results], None, 2)}')
+            f', {fid}')
 
 
 class Inception(_FeatureScores):
@@ -61,9 +68,9 @@ class Inception(_FeatureScores):
   @classmethod
   def validate(cls, config) -> None:
     ev = config.eval
-    errors.require(ev.inception_preprocessing in inception.PREPROCESSING,
+    errors.require(ev.inception_preprocessing in inception_preprocess.PREPROCESSING,
                    f'config.eval.inception_preprocessing={ev.inception_preprocessing!r} is unknown;'
-                   f' use one of {list(inception.PREPROCESSING)}')
+                   f' use one of {list(inception_preprocess.PREPROCESSING)}')
     if not (isinstance(ev.inception_samples, int) and ev.inception_samples >= ev.num_splits):
       raise errors.ConfigError(
           f'config.eval.inception_samples={ev.inception_samples!r} must be an integer of at '
