@@ -1,8 +1,9 @@
 """CIFAR-10 with denoising feature matching (Warde-Farley & Bengio, 2017), Table 1: 7.72 ± .13.
 
-cifar10_dcgan.py plus the denoiser on Φ, the flattened last feature map of D (n_h = 2048 at half
-width): 10 fully connected layers of width n_h as for ImageNet, corruption σ = 1, λ_adv = 1,
-λ_denoise = 0.03 / n_h.
+cifar10_dcgan.py plus the denoiser on Φ, the flattened last feature map of D (n_h = 4,096 at
+half width). The paper sizes the denoiser only for ImageNet (10 fully connected layers) and by
+one rule, every hidden layer at least n_h wide: here 10 layers of width n_h and a linear output
+(184,635,392 parameters). Corruption σ = 1, λ_adv = 1, λ_denoise = 0.03 / n_h.
 """
 from experiments import cifar10_dcgan
 from experiments import common

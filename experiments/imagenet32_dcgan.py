@@ -2,9 +2,9 @@
 
 tfds `imagenet_resized/32x32` (1,281,167 training images, read from disk as needed: they do not
 fit the in-memory loader); its 50,000-image 'validation' split is the test split of FID. The
-32x32 ImageNet DCGAN generator at full width (CIFAR-10 uses it at half width). The discriminator
-is the half-width DCGAN one, so that Φ has n_h = 2048 features and the paper's 10 x 2048
-denoiser (imagenet32_dfm.py) has the width n_h it asks for (>= n_h).
+networks are "identical to that used for the same dataset in Radford" (§4): the released 32x32
+ImageNet DCGAN (gan_jax/models/radford.py) at full width, z of 256: G 6,690,688 and D 4,586,112
+parameters, Φ of n_h = 4·4·512 = 8,192.
 """
 from experiments import cifar10_dcgan
 from experiments import common
@@ -12,11 +12,10 @@ from gan_jax import data
 
 
 def imagenet32_config():
-  config = cifar10_dcgan.dcgan_config()
+  config = cifar10_dcgan.dcgan_config(width=1.0)
   config.data = data.default_config('tfds', name='imagenet_resized/32x32', test_split='validation',
                                     in_memory=False, num_validation=0)
-  config.generator.width = 1.0
-  config.discriminator.width = 0.5
+  config.noise.dim = 256  # The release's z.
   config.num_train_steps = 300_000
   config.eval.metrics = ('inception',)  # A small CNN is no judge of 1,000 classes.
   return config

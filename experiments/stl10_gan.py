@@ -1,7 +1,8 @@
 """STL-10, the GAN baseline of Warde-Farley & Bengio (2017), Table 2 (7.84 ± .07).
 
 The 100,000 unlabelled images (tfds stl10 'unlabelled'), downsampled 96 -> 48 by 2x2 means;
-the DCGAN of cifar10_dcgan.py at 48x48 (z projected to 6x6).
+the networks of cifar10_dcgan.py (Radford's, half width, z of 100) at 48x48: z is projected to
+6x6 instead of 4x4, so Φ has n_h = 6·6·256 = 9,216 features.
 """
 from experiments import cifar10_dcgan
 from experiments import common

@@ -1,4 +1,5 @@
-"""Denoising feature matching (Warde-Farley & Bengio, 2017): denoiser, losses, step, DCGAN."""
+"""Denoising feature matching (Warde-Farley & Bengio, 2017): denoiser, losses, step, separate
+batch norm in D."""
 import functools
 
 import jax
@@ -10,10 +11,10 @@ import pytest
 from gan_jax import losses
 from gan_jax import state as state_lib
 from gan_jax import steps
-from gan_jax.models import dcgan
 from gan_jax.models import denoiser as denoiser_lib
 from gan_jax.models import mlp
 from gan_jax.models import prior
+from gan_jax.models import radford
 
 
 def test_denoiser_learns_the_score_of_a_gaussian():
@@ -160,27 +161,9 @@ def test_adversarial_term_is_in_the_generator_loss_and_lambda_follows_n_h():
   np.testing.assert_allclose(only_adv_metrics['g_loss'], only_adv_metrics['g_adversarial'])
 
 
-def test_dcgan_shapes_at_32_and_48():
-  """Shapes only, from jax.eval_shape: nothing is computed."""
-  for side, start in ((32, 4), (48, 6)):
-    for width in (1.0, 0.5):
-      g = dcgan.DCGANGenerator(output_shape=(side, side, 3), width=width)
-      z = jax.ShapeDtypeStruct((2, 100), jnp.float32)
-      variables = jax.eval_shape(lambda z: g.init(jax.random.PRNGKey(0), z, train=False), z)
-      assert variables['params']['project']['kernel'].shape == (100, start * start * 256 * width)
-      images = jax.eval_shape(lambda v, z: g.apply(v, z, train=False), variables, z)
-      assert images.shape == (2, side, side, 3)
-      d = dcgan.DCGANDiscriminator(width=width)
-      d_vars = jax.eval_shape(lambda x: d.init(jax.random.PRNGKey(1), x, train=False), images)
-      logit, features = jax.eval_shape(lambda v, x: d.apply(v, x, train=False), d_vars, images)
-      n_h = (side // 8) ** 2 * int(256 * width)
-      assert logit.shape == (2,) and features.shape == (2, n_h)
-      assert 'conv_0_bn' not in d_vars['batch_stats'] and 'conv_1_bn' in d_vars['batch_stats']
-
-
 def test_real_and_generated_batches_are_normalised_separately():
-  d = dcgan.DCGANDiscriminator(base_channels=4, width=1.0)
-  g = dcgan.DCGANGenerator(output_shape=(32, 32, 3), base_channels=4)
+  d = radford.RadfordDiscriminator(base_channels=4, width=1.0)
+  g = radford.RadfordGenerator(output_shape=(32, 32, 3), base_channels=4)
   tx = optax.sgd(0.0)  # Parameters stay; only batch statistics move.
   g_state = state_lib.create_model_state(g, jax.random.PRNGKey(0), jnp.zeros((1, 8)), tx)
   d_state = state_lib.create_model_state(d, jax.random.PRNGKey(1), jnp.zeros((1, 32, 32, 3)), tx)

@@ -185,6 +185,7 @@ def test_cifar10_dfm_end_to_end_on_mock_data_with_inception_scores(tmp_path):
   config.eval.inception_samples = 4  # Every Inception batch holds 4 images: one compile.
   no_weights = copy.deepcopy(config)
   config.eval.inception_weights = weights
+  config.eval.inception_feature_cache = str(tmp_path / 'features')
   with mock.mock_data(config.data, str(tmp_path / 'data'), num_examples=48):
     train.train_and_evaluate(config, workdir)
     no_weights.data = config.data
@@ -217,6 +218,8 @@ def test_cifar10_dfm_end_to_end_on_mock_data_with_inception_scores(tmp_path):
       record['fid'], scores.feature_frechet_distance(features, test_features),
       rtol=1e-6)
   assert summary['reference']["inception"]["num_samples"] == 4
+  # The real images' Inception outputs went to the cache: the test rows and the reference rows.
+  assert len(os.listdir(tmp_path / 'features')) == 2
   # KID shares the Inception features of the same samples: recomputed from them here.
   from gan_jax.evaluation.metrics import kid  # pylint: disable=g-import-not-at-top
   expected = kid.kernel_inception_distance(features, test_features, config.eval.kid_subsets,

@@ -77,7 +77,7 @@ def _convolutional_slow(names):
   """The convolutional (DCGAN) experiments' two-step runs carry the slow mark (5-15 s each to
   compile); the fast subset trains the MLP ones, and tests/dfm_test.py and radford_test.py check
   the convolutional networks and the DFM step themselves."""
-  conv = lambda n: load_config(n, 'runlocal').generator.name in ('dcgan', 'radford')
+  conv = lambda n: load_config(n, 'runlocal').generator.name == 'radford'
   return [pytest.param(n, marks=pytest.mark.slow) if conv(n) else n for n in names]
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from gan_jax import errors
 from gan_jax.evaluation import convert_inception_weights as convert
+from gan_jax.evaluation import feature_cache
 from gan_jax.evaluation import inception
 from gan_jax.evaluation import inception_preprocess
 from gan_jax.evaluation import inception_torchscript as torchscript
@@ -48,7 +49,7 @@ def _images():
 
 
 def test_the_wheel_is_the_published_file(torchscript_file):
-  assert torchscript.sha1(torchscript_file) == torchscript.SHA1
+  assert feature_cache.file_digest(torchscript_file, 'sha1') == torchscript.SHA1
 
 
 def test_pool3_matches_the_torchscript_on_the_same_images(torchscript_file, converted):

@@ -331,10 +331,17 @@ def test_weights_up_to_pool3_give_fid_and_say_why_there_is_no_inception_score(va
     inception.check_flat_variables(flat, 'these', 'fix', logits=True)
   config = small_config()
   config.eval.update(metrics=('inception',), inception_weights=path, inception_samples=2,
-                     num_test=2, num_splits=2)
-  context = metrics.Context(config, data.load_split(config.data, 'train'))
+                     num_test=2, num_splits=2, inception_feature_cache=str(tmp_path / 'cache'))
+  training = data.load_split(config.data, 'train')
+  context = metrics.Context(config, training)
   real = base.RealRows(context.training, config.eval.seed)
   result = metrics.run(metrics.build(config, context), real, reference=True)['inception']
+  # Real images' features come from the disk cache the second time: no network pass at all.
+  with pytest.MonkeyPatch.context() as patch:
+    patch.setattr(inception, 'outputs', lambda *a, **k: pytest.fail('not from the cache'))
+    again = metrics.run(metrics.build(config, metrics.Context(config, training)),
+                        base.RealRows(training, config.eval.seed), reference=True)
+  assert again['inception'] == result
   assert 'is_mean' not in result and result['num_samples'] == 2
   assert 'no logits layer' in result['is_not_computed']
   assert inception.WEIGHTS_FILE in result['is_not_computed']

@@ -90,7 +90,7 @@ DFM = ('cifar10_dfm', {'batch_size': 16, 'num_train_steps': 3, 'checkpoint_every
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('experiment,overrides', [MLP, DFM], ids=['mlp_gan', 'dcgan_dfm'])
+@pytest.mark.parametrize('experiment,overrides', [MLP, DFM], ids=['mlp_gan', 'radford_dfm'])
 def test_eight_devices_train_as_one(tmp_path, experiment, overrides):
   one = _train(tmp_path, 'one', experiment, overrides, num_devices=1)
   eight = _train(tmp_path, 'eight', experiment, overrides, num_devices=8)

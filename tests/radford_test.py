@@ -7,7 +7,7 @@ import pytest
 from gan_jax import models
 from gan_jax.models import radford
 from gan_jax.models import summary
-from experiments import cifar10_dcgan
+from experiments import imagenet32_dcgan
 
 # The released imagenet/load_pretrained.py, layer by layer at width 1 (ngf = ndf = 128, z 256):
 # (input channels, output channels) of each 3x3 kernel; G projects z to 4x4x512 first.
@@ -15,13 +15,17 @@ _G_KERNELS = [(512, 512), (512, 256), (256, 256), (256, 128), (128, 128), (128, 
 _D_KERNELS = [(3, 128), (128, 128), (128, 256), (256, 256), (256, 512), (512, 512)]
 
 
-def _released_counts(z=256):
+def _released_counts(z=256, divisor=1):
   """Parameters of the release, counted from its layer table: kernels, the projection, and
-  batch norm's scale and offset on every layer but G's output and D's first."""
-  g = z * 4 * 4 * 512 + 2 * 4 * 4 * 512  # Projection (no bias) + its BN.
-  g += sum(9 * i * o for i, o in _G_KERNELS) + sum(2 * o for _, o in _G_KERNELS[:-1])
-  d = sum(9 * i * o for i, o in _D_KERNELS) + sum(2 * o for _, o in _D_KERNELS[1:])
-  d += 4 * 4 * 512  # The logit from Φ, no bias.
+  batch norm's scale and offset on every layer but G's output and D's first; with every channel
+  count but the image's divided by `divisor` (2: half width)."""
+  shrink = lambda kernels: [(i if i == 3 else i // divisor, o if o == 3 else o // divisor)
+                            for i, o in kernels]
+  g_kernels, d_kernels, top = shrink(_G_KERNELS), shrink(_D_KERNELS), 512 // divisor
+  g = z * 4 * 4 * top + 2 * 4 * 4 * top  # Projection (no bias) + its BN.
+  g += sum(9 * i * o for i, o in g_kernels) + sum(2 * o for _, o in g_kernels[:-1])
+  d = sum(9 * i * o for i, o in d_kernels) + sum(2 * o for _, o in d_kernels[1:])
+  d += 4 * 4 * top  # The logit from Φ, no bias.
   return g, d
 
 
@@ -58,14 +62,51 @@ def test_half_width_and_48x48(side, n_h):
 
 
 def test_summary_prints_each_network_and_its_count(capsys):
-  config = cifar10_dcgan.dcgan_config()
-  config.generator = {'name': 'radford', 'width': 1.0}
-  config.discriminator = {'name': 'radford', 'width': 1.0}
-  config.noise.dim = 256
-  counts = summary.summarise(config)  # CIFAR-10 is not installed: shapes from stand-in data.
+  config = imagenet32_dcgan.get_config()  # Radford's networks at full width, z of 256.
+  counts = summary.summarise(config)  # ImageNet is not installed: shapes from stand-in data.
   out = capsys.readouterr().out
   expected_g, expected_d = _released_counts()
   assert counts == {'generator': expected_g, 'discriminator': expected_d}
   assert f'generator: {expected_g:,} parameters' in out
   assert f'discriminator: {expected_d:,} parameters (n_h = 8,192)' in out
   assert 'project' in out and 'conv_5' in out
+
+
+def test_the_dfm_experiments_use_the_networks_the_paper_states(capsys):
+  """§4: CIFAR-10's G is the 32x32 ImageNet DCGAN with half the width and < 40% of Salimans et
+  al.'s CIFAR-10 generator (~4.9M); ImageNet's is Radford's own; every denoiser layer >= n_h."""
+  from experiments import cifar10_dfm  # pylint: disable=g-import-not-at-top
+  from experiments import imagenet32_dfm  # pylint: disable=g-import-not-at-top
+  from experiments import stl10_dfm  # pylint: disable=g-import-not-at-top
+  cifar = summary.summarise(cifar10_dfm.get_config())
+  assert cifar['generator'] == 1_563_584 < 0.4 * 4.9e6
+  assert (cifar['generator'], cifar['discriminator']) == _released_counts(z=100, divisor=2)
+  imagenet = summary.summarise(imagenet32_dfm.get_config())
+  assert (imagenet['generator'], imagenet['discriminator']) == _released_counts()
+  for counts, n_h in ((cifar, 4096), (imagenet, 8192), (summary.summarise(stl10_dfm.get_config()),
+                                                        9216)):
+    assert counts['denoiser'] == 10 * (n_h * n_h + 2 * n_h) + n_h * n_h + n_h  # 10 x n_h, output.
+  assert 'n_h = 4,096' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('shape', [(2, 4, 4, 3), (1, 5, 3, 2)])
+def test_the_sub_pixel_transposed_convolution_is_flax_s(shape):
+  """G's stride-2 layers (subpixel.py): the numbers and gradients of nn.ConvTranspose((3, 3),
+  strides 2, 'SAME', no bias) with the same 'kernel' parameter, odd sizes included."""
+  import flax.linen as nn  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from gan_jax.models import subpixel  # pylint: disable=g-import-not-at-top
+  x = jnp.asarray(np.random.default_rng(0).standard_normal(shape), jnp.float32)
+  flax_layer = nn.ConvTranspose(5, (3, 3), strides=(2, 2), padding='SAME', use_bias=False)
+  variables = flax_layer.init(jax.random.PRNGKey(1), x)
+  ours = subpixel.ConvTransposeStride2(5)
+  assert jax.tree.map(jnp.shape, ours.init(jax.random.PRNGKey(1), x)) == jax.tree.map(
+      jnp.shape, variables)
+  expected = flax_layer.apply(variables, x)
+  assert expected.shape == (shape[0], 2 * shape[1], 2 * shape[2], 5)
+  np.testing.assert_allclose(ours.apply(variables, x), expected, atol=1e-5)
+  weights = jnp.asarray(np.random.default_rng(2).standard_normal(expected.shape), jnp.float32)
+  grads = [jax.grad(lambda v, x: jnp.sum(layer.apply(v, x) * weights), argnums=(0, 1))(
+      variables, x) for layer in (flax_layer, ours)]
+  for got, want in zip(jax.tree.leaves(grads[1]), jax.tree.leaves(grads[0])):
+    np.testing.assert_allclose(got, want, atol=1e-4)

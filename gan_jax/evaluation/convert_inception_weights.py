@@ -42,6 +42,7 @@ import flax
 import numpy as np
 
 from gan_jax import errors
+from gan_jax.evaluation import feature_cache
 from gan_jax.evaluation import inception
 from gan_jax.evaluation import inception_torchscript as torchscript
 
@@ -117,7 +118,7 @@ def convert(path: str):
   state dict (.pth)."""
   if not path.endswith('.pt'):
     return convert_state_dict(read_state_dict(path))
-  if torchscript.sha1(path) != torchscript.SHA1:
+  if feature_cache.file_digest(path, 'sha1') != torchscript.SHA1:
     logging.warning('%s is not the file %s ships (sha1 %s...); converting it all the same',
                     path, torchscript.PACKAGE, torchscript.SHA1[:8])
   return torchscript.convert_torchscript_state_dict(torchscript.read_torchscript(path))

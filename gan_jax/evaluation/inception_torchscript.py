@@ -16,7 +16,6 @@ none). `read_torchscript` loads the file with torch.jit.load: TorchScript's C++ 
 builds tensors and TorchScript modules only (no Python object is unpickled); its code is not
 run here and only its tensors are kept.
 """
-import hashlib
 import importlib.util
 import os
 from typing import Dict, Optional
@@ -110,14 +109,6 @@ def installed_file() -> Optional[str]:
     if os.path.exists(path):
       return path
   return None
-
-
-def sha1(path: str) -> str:
-  digest = hashlib.sha1()
-  with open(path, 'rb') as f:
-    for block in iter(lambda: f.read(1 << 20), b''):
-      digest.update(block)
-  return digest.hexdigest()
 
 
 def read_torchscript(path: str) -> Dict[str, np.ndarray]:

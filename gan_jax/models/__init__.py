@@ -8,19 +8,16 @@ import jax
 import numpy as np
 
 from gan_jax import errors
-from gan_jax.models import dcgan
 from gan_jax.models import mlp
 from gan_jax.models import radford
 from gan_jax.models.denoiser import Denoiser
 
 GENERATORS = {
     'mlp': mlp.MLPGenerator,
-    'dcgan': dcgan.DCGANGenerator,
     'radford': radford.RadfordGenerator,
 }
 DISCRIMINATORS = {
     'maxout': mlp.MaxoutDiscriminator,
-    'dcgan': dcgan.DCGANDiscriminator,
     'radford': radford.RadfordDiscriminator,
 }
 

@@ -16,13 +16,14 @@ D: the mirror image: convolutions alternating stride 1 (channels doubled, the fi
    width 1 on 32x32) and the logit a linear function of it.
 At width 1 on 32x32 this gives G 6.69M and D 4.59M parameters.
 """
-from typing import Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import flax.linen as nn
 import jax
 
-from gan_jax.models import conv_hooks
 from gan_jax.models.mlp import ACTIVATIONS
+from gan_jax.models.mlp import check_activation
+from gan_jax.models import subpixel
 from gan_jax.models.normalization import batch_norm
 
 _INIT = nn.initializers.normal(0.02)  # DCGAN: weights from N(0, 0.02²).
@@ -33,12 +34,24 @@ def _channels(base_channels: int, width: float) -> int:
   return max(1, int(base_channels * width))
 
 
-class RadfordGenerator(conv_hooks.ConvGeneratorHooks, nn.Module):
+def _runlocal(fields: Dict[str, Any]) -> Dict[str, Any]:
+  """`:runlocal` (models.shrink_for_runlocal): c = 4 channels at width 1."""
+  del fields
+  return {'base_channels': 4}
+
+
+class RadfordGenerator(nn.Module):
   output_shape: Tuple[int, ...]  # (H, W, C) with H = W divisible by 8.
   base_channels: int = 128  # c at width 1 (the release's ngf).
   width: float = 1.0
   output_activation: str = 'sigmoid'
   batch_axis: Optional[str] = None  # Set by the trainer (parallel.py), not by the config.
+
+  @classmethod
+  def check_config(cls, fields: Dict[str, Any], where: str) -> None:
+    check_activation(fields.get('output_activation', cls.output_activation), where)
+
+  runlocal = staticmethod(_runlocal)
 
   @nn.compact
   def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
@@ -49,20 +62,29 @@ class RadfordGenerator(conv_hooks.ConvGeneratorHooks, nn.Module):
     h = h.reshape(z.shape[0], side, side, 4 * c)
     layers = ((4 * c, 2), (2 * c, 1), (2 * c, 2), (c, 1), (c, 2))  # (channels, stride)
     for i, (features, stride) in enumerate(layers):
-      h = nn.ConvTranspose(features, _KERNEL, strides=(stride, stride), padding='SAME',
-                           use_bias=False, kernel_init=_INIT, name=f'deconv_{i}')(h)
+      if stride == 2:  # nn.ConvTranspose's numbers and parameter, as a sub-pixel convolution.
+        h = subpixel.ConvTransposeStride2(features, kernel_init=_INIT, name=f'deconv_{i}')(h)
+      else:
+        h = nn.ConvTranspose(features, _KERNEL, padding='SAME', use_bias=False,
+                             kernel_init=_INIT, name=f'deconv_{i}')(h)
       h = nn.relu(batch_norm(train, f'deconv_{i}_bn', self.batch_axis)(h))
     h = nn.ConvTranspose(channels, _KERNEL, padding='SAME', use_bias=False, kernel_init=_INIT,
                          name='output')(h)
     return ACTIVATIONS[self.output_activation](h)
 
 
-class RadfordDiscriminator(conv_hooks.ConvDiscriminatorHooks, nn.Module):
+class RadfordDiscriminator(nn.Module):
   """Returns (logit of D(x) [batch], Φ(x) [batch, n_h])."""
   base_channels: int = 128  # c at width 1 (the release's ndf).
   width: float = 1.0
   negative_slope: float = 0.2  # lib.activations.LeakyRectify's leak.
   batch_axis: Optional[str] = None
+
+  @classmethod
+  def check_config(cls, fields: Dict[str, Any], where: str) -> None:
+    del fields, where  # Any sizes build.
+
+  runlocal = staticmethod(_runlocal)
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True) -> Tuple[jax.Array, jax.Array]:

@@ -1,10 +1,14 @@
-r"""Benchmark: one cifar10_dfm iteration (batch 64) against cifar10_dcgan, the same config
-without the denoiser, on this machine's default device.
+r"""Benchmark: one cifar10_dcgan and one cifar10_dfm iteration (batch 64), ours (jitted JAX) beside
+a PyTorch eager reference of the same networks and step (torch_dfm_reference.py), run back to
+back in one process on this machine's CPU / default device.
 
-  python tests/benchmarks/dfm_iteration.py [--steps=20]
+  python tests/benchmarks/dfm_iteration.py [--steps=10] [--rounds=3] [--denoiser_layers=N]
 
-Prints ms per iteration for both, the denoiser's overhead in %, and images/s (generated images
-per second, one batch of samples per iteration).
+Each round times `steps` iterations of each of the four (JAX GAN, torch GAN, JAX DFM, torch DFM)
+in turn, so that a change in the machine's load hits both sides alike; the figure is each one's
+fastest round. Prints ms per iteration, images/s, and ours / PyTorch (speed-up: > 1 is faster).
+Both sides are checked to have the same parameter counts first. torch: pip install -r
+requirements-torch.txt (the CPU build); torch uses as many threads as XLA (the machine's cores).
 """
 import functools
 import os
@@ -16,44 +20,102 @@ from absl import flags
 import jax
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.dirname(os.path.dirname(_HERE)), _HERE]
 from experiments import cifar10_dcgan  # pylint: disable=g-import-not-at-top
 from experiments import cifar10_dfm
 from gan_jax import data
+from gan_jax import models
 from gan_jax import steps
 from gan_jax import state as state_lib
 
-_STEPS = flags.DEFINE_integer('steps', 20, 'Timed iterations.')
+_STEPS = flags.DEFINE_integer('steps', 10, 'Timed iterations per round.')
+_ROUNDS = flags.DEFINE_integer('rounds', 3, 'Rounds; the fastest of each is reported.')
+_LAYERS = flags.DEFINE_integer('denoiser_layers', 0, 'Override the denoiser depth (0: the '
+                               'experiment\'s 10 layers of n_h).')
 
 
-def time_iteration(config) -> float:
+def jax_iteration(config, examples):
+  """(run(n) -> seconds for n iterations, parameter counts) of our jitted train_step."""
   spec = steps.StepSpec.from_config(config)
-  examples = np.random.default_rng(0).integers(0, 256, (1024, 32, 32, 3), dtype=np.uint8)
   dataset = data.Dataset(examples=examples, batches=None, batch_size=config.batch_size,
                          batches_per_step=spec.batches_per_step)
   state = state_lib.create_train_state(config, dataset, spec, jax.random.PRNGKey(0))
+  counts = [models.parameter_count(n.params)
+            for n in (state.generator, state.discriminator, state.denoiser) if n is not None]
   step = jax.jit(functools.partial(steps.train_step, spec=spec), donate_argnums=0)
   batch = jax.device_put(data.to_float(examples[:config.batch_size])[None])
   rng = jax.random.PRNGKey(1)
-  for _ in range(3):
-    state, _ = step(state, batch, rng)
-  jax.block_until_ready(state)
-  start = time.perf_counter()
-  for _ in range(_STEPS.value):
-    state, _ = step(state, batch, rng)
-  jax.block_until_ready(state)
-  return (time.perf_counter() - start) / _STEPS.value
+  holder = [state]
+
+  def run(n):
+    state = holder[0]
+    start = time.perf_counter()
+    for _ in range(n):
+      state, _ = step(state, batch, rng)
+    jax.block_until_ready(state)
+    holder[0] = state
+    return time.perf_counter() - start
+
+  run(2)  # Compile and warm up.
+  return run, counts
+
+
+def torch_iteration(config, examples):
+  """The same for the PyTorch eager reference."""
+  import torch  # pylint: disable=g-import-not-at-top
+  import torch_dfm_reference as reference  # pylint: disable=g-import-not-at-top
+  torch.manual_seed(0)
+  denoiser = None
+  if config.dfm.enabled:
+    denoiser = (config.dfm.denoiser.num_layers, config.dfm.denoiser.width)
+  n_h = (32 // 8) ** 2 * 4 * int(128 * config.discriminator.width)
+  step = reference.Step(config.noise.dim, int(128 * config.generator.width), 32,
+                        denoiser and (denoiser[0], denoiser[1] or n_h), config.batch_size)
+  counts = [reference.parameter_count(n) for n in step.networks]
+  x = torch.from_numpy(data.to_float(examples[:config.batch_size])).permute(0, 3, 1, 2)
+  x = x.contiguous()
+
+  def run(n):
+    start = time.perf_counter()
+    for _ in range(n):
+      step(x)
+    return time.perf_counter() - start
+
+  run(2)
+  return run, counts
 
 
 def main(argv):
   del argv
-  base, dfm = cifar10_dcgan.get_config(), cifar10_dfm.get_config()
-  base_s, dfm_s = time_iteration(base), time_iteration(dfm)
-  print(f'device: {jax.devices()[0].device_kind} x{jax.device_count()}; batch {dfm.batch_size}; '
-        f'denoiser {dfm.dfm.denoiser.num_layers} x n_h')
-  print(f'cifar10_dcgan: {base_s * 1e3:.1f} ms/iteration ({base.batch_size / base_s:.0f} images/s)')
-  print(f'cifar10_dfm:   {dfm_s * 1e3:.1f} ms/iteration ({dfm.batch_size / dfm_s:.0f} images/s)')
-  print(f'denoiser overhead: {100 * (dfm_s / base_s - 1):.1f} %')
+  import torch  # pylint: disable=g-import-not-at-top
+  examples = np.random.default_rng(0).integers(0, 256, (1024, 32, 32, 3), dtype=np.uint8)
+  configs = {'cifar10_dcgan': cifar10_dcgan.get_config(), 'cifar10_dfm': cifar10_dfm.get_config()}
+  if _LAYERS.value:
+    configs['cifar10_dfm'].dfm.denoiser.num_layers = _LAYERS.value
+  runs = {}
+  for name, config in configs.items():
+    for side, build in (('jax', jax_iteration), ('torch', torch_iteration)):
+      runs[name, side], counts = build(config, examples)
+      print(f'{name} {side}: parameters {", ".join(f"{c:,}" for c in counts)}')
+      runs[name, side + '_counts'] = counts
+    assert runs[name, 'jax_counts'] == runs[name, 'torch_counts'], 'not the same networks'
+  best = {}
+  for _ in range(_ROUNDS.value):
+    for name in configs:
+      for side in ('jax', 'torch'):
+        seconds = runs[name, side](_STEPS.value) / _STEPS.value
+        best[name, side] = min(best.get((name, side), np.inf), seconds)
+  print(f'device: {jax.devices()[0].device_kind} x{jax.device_count()} (jax {jax.__version__}); '
+        f'torch {torch.__version__} with {torch.get_num_threads()} threads; batch 64; '
+        f'best of {_ROUNDS.value} rounds of {_STEPS.value} iterations')
+  for name, config in configs.items():
+    ours, theirs = best[name, 'jax'], best[name, 'torch']
+    print(f'{name}: ours {ours * 1e3:.1f} ms ({config.batch_size / ours:.0f} images/s), PyTorch '
+          f'eager {theirs * 1e3:.1f} ms ({config.batch_size / theirs:.0f} images/s): '
+          f'ours {theirs / ours:.2f}x PyTorch')
+  base, dfm = best['cifar10_dcgan', 'jax'], best['cifar10_dfm', 'jax']
+  print(f'denoiser overhead, ours: {100 * (dfm / base - 1):.0f} %')
 
 
 if __name__ == '__main__':

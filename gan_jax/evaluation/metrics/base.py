@@ -15,8 +15,10 @@ from gan_jax.evaluation import sampling
 
 
 class Samples:
-  """Float examples [num, ...] on demand; `key` identifies the source (for feature caches)."""
+  """Float examples [num, ...] on demand; `key` identifies the source (for feature caches);
+  `real`: real data, the same for every run of a dataset (their features may be kept on disk)."""
   key: str = ''
+  real: bool = False
 
   def __init__(self):
     self._cache = {}
@@ -46,6 +48,7 @@ class RealRows(Samples):
   """The reference: held-out real training rows in place of G's samples, the first `num` of one
   random order (config.eval.seed) whatever the stream; the Parzen reference's rows too."""
   key = 'reference'
+  real = True
 
   def __init__(self, training: np.ndarray, seed: int):
     super().__init__()

@@ -1,6 +1,7 @@
 """What the metrics of one evaluation share: the run's config and training rows, the test split,
 and the feature spaces (the FID InceptionV3, the dataset's small classifier), each loaded once
 and with every set of samples' outputs cached, so two metrics of one space pay for one pass."""
+import functools
 from typing import Dict, Optional, Tuple
 
 import numpy as np
@@ -8,6 +9,7 @@ import numpy as np
 from gan_jax import data
 from gan_jax import errors
 from gan_jax.evaluation import classifier
+from gan_jax.evaluation import feature_cache
 from gan_jax.evaluation import inception
 from gan_jax.evaluation import sampling
 
@@ -39,8 +41,10 @@ class FeatureSpace:
   features of the test split that FID and KID compare against."""
 
   def __init__(self, forward, test_images: np.ndarray, extra: Optional[Dict] = None,
-               no_posteriors: str = ''):
+               no_posteriors: str = '', real_forward=None):
     self._forward = forward
+    # Of real images (test split, reference rows): through the disk cache where there is one.
+    self._real_forward = real_forward or forward
     # Why the network gives no class posteriors (so no Inception score), when it gives none.
     self.no_posteriors = no_posteriors
     self._test_images = test_images
@@ -52,13 +56,14 @@ class FeatureSpace:
     key = (samples.key, num, stream)
     if key not in self._cache:
       self._cache = {k: v for k, v in self._cache.items() if k[0] == samples.key}  # One model.
-      self._cache[key] = self._forward(samples.take(num, stream))
+      forward = self._real_forward if samples.real else self._forward
+      self._cache[key] = forward(samples.take(num, stream))
     return self._cache[key]
 
   @property
   def test_features(self) -> np.ndarray:
     if self._test_features is None:
-      self._test_features = self._forward(self._test_images)[1]
+      self._test_features = self._real_forward(self._test_images)[1]
     return self._test_features
 
 
@@ -92,9 +97,16 @@ class Context:
       test = test[:ev.num_test] if ev.num_test else test
       no_logits = '' if inception.has_logits(variables) else inception.no_logits(
           ev.inception_weights)
-      return FeatureSpace(lambda images: inception.outputs(
-          variables, images, preprocessing=ev.inception_preprocessing),
-                          data.to_float(np.asarray(test)), no_posteriors=no_logits)
+      forward = functools.partial(inception.outputs, variables,
+                                  preprocessing=ev.inception_preprocessing)
+      real_forward = None
+      if ev.inception_feature_cache:
+        network = (f'inception|{feature_cache.file_digest(ev.inception_weights)}|'
+                   f'{ev.inception_preprocessing}')
+        real_forward = functools.partial(feature_cache.cached, forward, network=network,
+                                         directory=ev.inception_feature_cache)
+      return FeatureSpace(forward, data.to_float(np.asarray(test)), no_posteriors=no_logits,
+                          real_forward=real_forward)
     if name == 'classifier':
       params, num_classes, accuracy = classifier.get_classifier(self.config.data, ev,
                                                                 self.training)

@@ -63,6 +63,10 @@ class Inception(_FeatureScores):
       # How images reach the network (evaluation/inception.py): 'tf1', as the published scores
       # were computed (uint8, TF1's legacy bilinear resize, (x - 128) / 128), or 'pytorch_fid'.
       inception_preprocessing='tf1',
+      # The Inception outputs of real images (test split, reference rows), kept on disk by the
+      # weights' and the images' sha256 (evaluation/feature_cache.py), so a table's runs pay for
+      # them once; '' to compute them every time.
+      inception_feature_cache='~/.cache/gan_jax/inception_features',
   )
 
   @classmethod
