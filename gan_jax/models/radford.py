@@ -7,9 +7,10 @@ c = base_channels * width (128 at width 1) and s = side / 8 (4 at 32x32, 6 for S
 
 G: z -> dense to s x s x 4c, BN, ReLU; then transposed convolutions, each followed by BN + ReLU,
    alternating stride 2 (channels kept) and stride 1 (channels halved): 4c -> 4c (2s), 4c -> 2c,
-   2c -> 2c (4s), 2c -> c, c -> c (8s); then a stride-1 layer to the image channels. The release
-   ends in tanh on [-1, 1]; here `output_activation` (sigmoid: the same map onto [0, 1] as
-   (tanh(a / 2) + 1) / 2).
+   2c -> 2c (4s), 2c -> c, c -> c (8s); then a stride-1 layer to the image channels (the
+   stride-2 layers computed as sub-pixel convolutions, subpixel.py: the same numbers). The
+   release ends in tanh on [-1, 1]; here `output_activation` (sigmoid: the same map onto
+   [0, 1] as (tanh(a / 2) + 1) / 2).
 D: the mirror image: convolutions alternating stride 1 (channels doubled, the first to c) and
    stride 2 (channels kept), leaky ReLU (0.2) after each, batch norm on all but the first:
    c, c (/2), 2c, 2c (/2), 4c, 4c (/2); Φ is the flattened last map (n_h = s² * 4c: 8,192 at
