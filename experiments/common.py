@@ -6,6 +6,7 @@ Each experiment file defines `get_config(arg=None)`; `arg` is the text after ':'
 import ml_collections
 
 from gan_jax import data
+from gan_jax import early_stopping
 from gan_jax import errors
 from gan_jax import models
 from gan_jax.evaluation import metrics
@@ -73,7 +74,10 @@ def base_config() -> ml_collections.ConfigDict:
   config.log_every_steps = 500
   config.checkpoint_every_steps = 5000
   config.sample_every_steps = 5000
-  config.keep_checkpoints = 3
+  config.keep_checkpoints = 3  # The newest ones; plus the best by the selection metric.
+  # Training ends early when the selection metric, evaluated every eval.every_steps, stops
+  # improving (gan_jax/early_stopping.py); patience 0: train for num_train_steps.
+  config.early_stopping = early_stopping.default_config()
   config.num_samples = 100  # Images in each samples/step_NNNNNN.png grid (fixed z).
 
   # Evaluation (--mode=eval, and during training every eval.every_steps): the metrics named in

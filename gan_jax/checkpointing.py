@@ -22,6 +22,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from gan_jax import errors
+from gan_jax import workdir as workdir_lib
 
 
 # What a damaged checkpoint raises from orbax/tensorstore: unreadable or missing files and
@@ -32,7 +33,10 @@ _READ_ERRORS = (ValueError, OSError, KeyError, TypeError, RuntimeError, EOFError
 
 def _is_read_error(error: Exception) -> bool:
   return isinstance(error, _READ_ERRORS) or type(error) is Exception  # pylint: disable=unidiomatic-typecheck
-_ITEMS = ('state', 'data', 'checksums')
+# 'run': the config of the run that wrote the checkpoint (a copy of another seed's checkpoint
+# has the same shapes; only this tells them apart). Checkpoints written before it existed lack
+# it and are adopted as before.
+_ITEMS = ('state', 'data', 'checksums', 'run')
 
 
 def _flatten(tree: Any) -> Dict[str, Any]:
@@ -60,18 +64,47 @@ def checksums(state: Any, data_state: dict) -> Dict[str, Dict[str, str]]:
 
 
 class CorruptCheckpoint(Exception):
-  """A checkpoint was read but its contents differ from what was saved."""
+  """A checkpoint was read but its contents differ from what was saved, or from its name."""
+
+
+class ForeignCheckpoint(Exception):
+  """A readable checkpoint that another run wrote (another seed, say): copied in by mistake."""
+
+
+def _get(tree: dict, dotted: str):
+  for part in dotted.split('.'):
+    tree = tree.get(part) if isinstance(tree, dict) else None
+  return tree
+
+
+def _preservation(keep: int, best_metric: Optional[str]):
+  """The newest `keep` checkpoints, and the best one by `best_metric` (higher is better) among
+  those saved with it: what model selection needs of a long run, not all of it."""
+  newest = ocp.checkpoint_managers.preservation_policy.LatestN(n=keep)
+  if best_metric is None:
+    return newest
+
+  def value(metrics) -> float:
+    v = float(metrics.get(best_metric, float('nan')))
+    return v if np.isfinite(v) else float('-inf')
+
+  best = ocp.checkpoint_managers.preservation_policy.BestN(
+      get_metric_fn=value, n=1, keep_checkpoints_without_metrics=False)
+  return ocp.checkpoint_managers.preservation_policy.AnyPreservationPolicy([newest, best])
 
 
 class Checkpointer:
-  """Saves every `save_interval_steps` (and when forced), keeping the newest `keep`."""
+  """Saves every `save_interval_steps` (and when forced), keeping the newest `keep` and, with
+  `best_metric`, the best checkpoint saved with that metric."""
 
   def __init__(self, directory: str, keep: int, save_interval_steps: int,
-               read_only: bool = False):
+               read_only: bool = False, best_metric: Optional[str] = None, config=None):
     self.directory = os.path.abspath(directory)
     self._read_only = read_only
+    self._config = config  # The run's: recorded in each save, compared on restore.
     self._options = ocp.CheckpointManagerOptions(
-        max_to_keep=keep, save_interval_steps=save_interval_steps, create=not read_only,
+        preservation_policy=_preservation(keep, best_metric),
+        save_interval_steps=save_interval_steps, create=not read_only,
         read_only=read_only,
         # A checkpoint whose writing was cut short (kill -9, a full disk) leaves a temporary
         # directory that never counts as a checkpoint; a writer removes those when it opens.
@@ -87,16 +120,20 @@ class Checkpointer:
   def all_steps(self) -> List[int]:
     return sorted(self._manager.all_steps())
 
-  def save(self, step: int, state: Any, data_state: dict, force: bool = False) -> bool:
-    """Starts writing the checkpoint (asynchronously; `wait` finishes it)."""
+  def save(self, step: int, state: Any, data_state: dict, force: bool = False,
+           metrics: Optional[Dict[str, float]] = None) -> bool:
+    """Starts writing the checkpoint (asynchronously; `wait` finishes it); `metrics` are those
+    evaluated at this step, which the best-checkpoint policy ranks."""
     if not force and not self._manager.should_save(step):
       return False
+    items = dict(state=ocp.args.StandardSave(state), data=ocp.args.JsonSave(data_state),
+                 checksums=ocp.args.JsonSave(checksums(state, data_state)))
+    if self._config is not None:
+      items['run'] = ocp.args.JsonSave(workdir_lib.as_dict(self._config))
     with self._storage_errors(step):
       return self._manager.save(
-          step, force=force,
-          args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                  data=ocp.args.JsonSave(data_state),
-                                  checksums=ocp.args.JsonSave(checksums(state, data_state))))
+          step, force=force, metrics=dict(metrics) if metrics else None,
+          args=ocp.args.Composite(**items))
 
   @contextlib.contextmanager
   def _storage_errors(self, step: Optional[int] = None):
@@ -127,6 +164,8 @@ class Checkpointer:
         return (step, *self._read_verified(step, template))
       except CorruptCheckpoint as e:
         self._set_aside(step, f'corrupt ({e})')
+      except ForeignCheckpoint as e:
+        self._set_aside(step, f'of another run ({e})', suffix='.foreign')
       except Exception as e:  # pylint: disable=broad-except
         if not _is_read_error(e):
           raise
@@ -136,12 +175,28 @@ class Checkpointer:
     return None
 
   def _read_verified(self, step: int, template: Any) -> Tuple[Any, dict]:
-    has_checksums = os.path.isdir(os.path.join(self.directory, str(step), 'checksums'))
+    has = lambda item: os.path.isdir(os.path.join(self.directory, str(step), item))
+    has_checksums = has('checksums')
     items = dict(state=ocp.args.StandardRestore(template), data=ocp.args.JsonRestore())
     if has_checksums:
       items['checksums'] = ocp.args.JsonRestore()
+    if has('run') and self._config is not None:
+      items['run'] = ocp.args.JsonRestore()
     restored = self._manager.restore(step, args=ocp.args.Composite(**items))
     state, data_state = restored['state'], restored['data']
+    if 'run' in items:
+      saved = restored['run']
+      differ = workdir_lib.identifying(
+          workdir_lib.differing_keys(saved if isinstance(saved, dict) else {}, self._config),
+          self._config)
+      if differ:
+        raise ForeignCheckpoint(
+            f'{", ".join(f"{k}={_get(saved, k)!r}" for k in differ[:3])} where this run has '
+            f'{", ".join(f"{k}={_get(workdir_lib.as_dict(self._config), k)!r}" for k in differ[:3])}')
+    inside = getattr(state, 'step', None)
+    if inside is not None and int(np.asarray(jax.device_get(inside))) != step:
+      raise CorruptCheckpoint(f'it holds step {int(np.asarray(jax.device_get(inside)))}, not '
+                              f'the {step} of its name: a copy or a link of another checkpoint')
     if not has_checksums:
       logging.warning('The checkpoint at step %d in %s has no checksums (written by an older '
                       'version): restored unverified.', step, self.directory)
@@ -173,16 +228,20 @@ class Checkpointer:
           f'({len(missing)} parameters missing, {len(unexpected)} unexpected, e.g. {example}): '
           'the code or config that wrote it differs; use that version, or a new --workdir')
 
-  def _set_aside(self, step: int, why: str) -> None:
+  def _set_aside(self, step: int, why: str, suffix: str = '.corrupt') -> None:
     source = os.path.join(self.directory, str(step))
-    target = source + '.corrupt'
-    if jax.process_index() == 0:  # Process 0 moves it; every process falls back.
-      suffix = 1
-      while os.path.exists(target):
-        target, suffix = f'{source}.corrupt{suffix}', suffix + 1
-      os.rename(source, target)
-    logging.warning('The checkpoint at step %d is %s; moved to %s, falling back to the previous '
-                    'one.', step, why, target)
+    target = source + suffix
+    if not os.path.lexists(source):  # Vanished meanwhile (another process removed it).
+      logging.warning('The checkpoint at step %d vanished while it was read; falling back to the '
+                      'previous one.', step)
+    else:
+      if jax.process_index() == 0:  # Process 0 moves it; every process falls back.
+        number = 1
+        while os.path.lexists(target):
+          target, number = f'{source}{suffix}{number}', number + 1
+        os.rename(source, target)
+      logging.warning('The checkpoint at step %d is %s; moved to %s, falling back to the previous '
+                      'one.', step, why, target)
     self._manager.close()
     self._manager = self._open()
 

@@ -7,6 +7,7 @@ adversarial loss by losses.py, the step (k, the update rule, DFM) by steps.py, t
 by the metrics (evaluation/metrics). Each invalid value or contradiction raises a one-line
 ConfigError naming the key and what it may be.
 """
+from gan_jax import early_stopping
 from gan_jax import errors
 from gan_jax import losses
 from gan_jax import models
@@ -22,6 +23,8 @@ def validate(config) -> None:
     value = config[key]
     errors.require(isinstance(value, int) and value > 0,
                    f'config.{key}={value!r} must be a positive integer')
+  errors.require(isinstance(config.seed, int) and 0 <= config.seed < 2**32,
+                 f'config.seed={config.seed!r} must be an integer in [0, 2**32)')
   errors.require(config.max_abs_loss >= 0, f'config.max_abs_loss={config.max_abs_loss} must be '
                  '>= 0 (0 turns the divergence guard off)')
   prior.validate(config.noise)
@@ -34,3 +37,4 @@ def validate(config) -> None:
   losses.get(config.loss)
   steps.validate(config)
   metrics.validate(config)
+  early_stopping.validate(config)

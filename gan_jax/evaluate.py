@@ -41,15 +41,27 @@ def _write_json(path: str, record: Dict) -> None:
   os.replace(path + '.tmp', path)
 
 
-def _read_json(path: str):
-  with open(path, encoding='utf-8') as f:
-    return json.load(f)
+def _read_json(path: str) -> Dict:
+  """An eval/*.json record; {} (recomputed then, with a warning) if it is unreadable, torn or
+  not a JSON object (a kill mid-write by an older version, a hand edit, a bad disk)."""
+  try:
+    with open(path, encoding='utf-8') as f:
+      record = json.load(f)
+  except FileNotFoundError:
+    return {}
+  except (OSError, ValueError) as e:
+    logging.warning('%s is unreadable (%s); it is computed again.', path, str(e)[:200])
+    return {}
+  if not isinstance(record, dict):
+    logging.warning('%s does not hold a JSON object; it is computed again.', path)
+    return {}
+  return record
 
 
 def _evaluated(workdir: str, eval_config: Dict) -> List[Dict]:
   """Every eval/step_*.json made with this evaluation config."""
   records = [_read_json(p) for p in sorted(glob.glob(os.path.join(workdir, 'eval', 'step_*.json')))]
-  return [r for r in records if r.get('eval_config') == eval_config]
+  return [r for r in records if r.get('eval_config') == eval_config and 'step' in r]
 
 
 class Run:
@@ -59,20 +71,22 @@ class Run:
     workdir_lib.check_usable(workdir)
     config_checks.validate(config)
     self.config, self.workdir = config, workdir
-    spec = steps.StepSpec.from_config(config)
-    self.dataset = data.get_dataset(config.data, 'train', batch_size=config.batch_size,
-                                    batches_per_step=spec.batches_per_step, seed=config.seed)
-    self.template = state_lib.create_train_state(config, self.dataset, spec,
-                                                 jax.random.PRNGKey(0))
     directory = os.path.join(workdir, 'checkpoints')
     changed = workdir_lib.changed_keys(workdir, config)
     if changed is None or not os.path.isdir(directory):
       raise errors.CheckpointError(f'no checkpoints in {directory}; train first with the same '
                                    '--config and --workdir')
-    # The model must be the one trained; eval.* and the run's length/cadence may differ.
+    # The model must be the one trained (checked before anything is built); eval.* and the
+    # run's length/cadence may differ.
     workdir_lib.check_same_run(workdir, changed, config)
+    spec = steps.StepSpec.from_config(config)
+    self.dataset = data.get_dataset(config.data, 'train', batch_size=config.batch_size,
+                                    batches_per_step=spec.batches_per_step, seed=config.seed)
+    self.template = state_lib.create_train_state(config, self.dataset, spec,
+                                                 jax.random.PRNGKey(0))
     self.checkpointer = checkpointing.Checkpointer(directory, keep=config.keep_checkpoints,
-                                                   save_interval_steps=1, read_only=True)
+                                                   save_interval_steps=1, read_only=True,
+                                                   config=config)
 
   def state(self, step: int):
     """The state saved at `step`, or None if that checkpoint was bad (and is now set aside)."""
@@ -92,17 +106,22 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
   metrics = metrics_lib.build(config, metrics_lib.Context(config, run.dataset.examples))
   eval_config = json.loads(json.dumps(config.eval.to_dict()))  # As read back from JSON.
   done = {r['step'] for r in _evaluated(workdir, eval_config)}
-  for step in available if all_checkpoints else available[-1:]:
+  # Every kept checkpoint, or the newest good one (a bad newest is set aside: the one before).
+  for step in available if all_checkpoints else reversed(available):
     if step in done:
-      continue
+      if all_checkpoints:
+        continue
+      break
     state = run.state(step)
-    if state is None:  # Damaged: set aside (and named in the log) by the checkpointer.
+    if state is None:  # Damaged or foreign: set aside (and named in the log) by the checkpointer.
       continue
     results = metrics_lib.run(metrics, metrics_base.GeneratedSamples(config, state.generator,
                                                                  f'step_{step}'))
     _write_json(os.path.join(workdir, 'eval', f'step_{step:06d}.json'),
                 {'step': step, 'eval_config': eval_config, **results})
     logging.info('step %d: %s', step, metrics_lib.describe(results))
+    if not all_checkpoints:
+      break
 
   reference_path = os.path.join(workdir, 'eval', 'reference.json')
   if not (os.path.exists(reference_path)

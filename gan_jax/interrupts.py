@@ -1,24 +1,78 @@
-"""Stopping a run cleanly: SIGTERM (how TPU VMs and schedulers preempt) and SIGINT (Ctrl-C) ask
-the training loop to checkpoint the step it reached and exit (errors.Preempted: 143 or 130).
+"""Stopping a program cleanly on SIGTERM (how TPU VMs and schedulers preempt) and SIGINT (Ctrl-C).
 
-On one process the handlers set a flag the loop reads after each step; a second Ctrl-C restores
-Python's default and interrupts at once (main.py reports that in one line, exit 130). On several
+A command calls `install` first, before its heavy imports: a signal from then on is remembered
+(imports are never cut short: an exception raised inside a C extension's import surfaces as a
+garbled ImportError). Once the command starts its work it calls `arm`: a signal already received
+raises `Interrupted` there, and later ones raise it wherever the program is; the command reports
+it in one line (exit 130 or 143). Nothing it writes is left half-written (files are written
+atomically). A library that swallows the exception cannot lose the signal: it stays remembered.
+
+In the training loop the signal instead asks for a checkpoint of the step reached, then an exit
+(errors.Preempted: 143 or 130): on one process a handler sets a flag the loop reads after each
+step (a signal already received counts), and a second Ctrl-C interrupts at once; on several
 processes jax's preemption service picks the step at which every process stops.
 """
 import signal
 import threading
 
 from absl import logging
-import jax
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_received = []  # Signals received since `install`, in order.
+
+
+class Interrupted(BaseException):  # pylint: disable=g-bad-exception-name
+  """A SIGINT or SIGTERM outside the training loop. BaseException, as KeyboardInterrupt is, so
+  that `except Exception` clauses do not swallow it."""
+
+  def __init__(self, signum: int):
+    super().__init__(signal.Signals(signum).name)
+    self.signum = signum
+    self.exit_status = 128 + signum
+
+
+def _remember(signum, frame):
+  del frame
+  _received.append(signum)
+
+
+def _raise(signum, frame):
+  _remember(signum, frame)
+  raise Interrupted(signum)
+
+
+def _main_thread() -> bool:
+  return threading.current_thread() is threading.main_thread()
+
+
+def install() -> None:
+  """From now on SIGINT and SIGTERM are remembered (not acted on until `arm`)."""
+  if _main_thread():
+    for signum in _SIGNALS:
+      signal.signal(signum, _remember)
+
+
+def arm() -> None:
+  """Raises Interrupted for a signal remembered so far; later ones raise it at once."""
+  if _main_thread():
+    for signum in _SIGNALS:
+      signal.signal(signum, _raise)
+  check()
+
+
+def check() -> None:
+  """Raises Interrupted if a signal came (and was perhaps swallowed by a library)."""
+  if _received:
+    raise Interrupted(_received[0])
 
 
 class StopRequest:
   """`reached(step)`: whether the run must checkpoint and stop after `step`."""
 
   def __init__(self):
-    self.signum = None
+    import jax  # pylint: disable=g-import-not-at-top
+    # A signal received during start-up (and swallowed on its way) stops after the first step.
+    self.signum = _received[0] if _received else None
     self._previous = {}
     if jax.process_count() == 1 and threading.current_thread() is threading.main_thread():
       self._previous = {s: signal.signal(s, self._handle) for s in _SIGNALS}
@@ -33,6 +87,7 @@ class StopRequest:
       signal.signal(signal.SIGINT, signal.default_int_handler)
 
   def reached(self, step: int) -> bool:
+    import jax  # pylint: disable=g-import-not-at-top
     if jax.process_count() > 1:
       from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
       if multihost_utils.reached_preemption_sync_point(step):

@@ -10,6 +10,11 @@ import signal
 import sys
 import threading
 
+from gan_jax import interrupts
+
+if __name__ == '__main__':
+  interrupts.install()  # A Ctrl-C from here on ends in one line (gan_jax/interrupts.py).
+
 # TensorFlow, if anything imports it (tfds's builders): keep its C++ start-up chatter off stderr.
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
@@ -17,6 +22,7 @@ os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
 from absl import app
 from absl import flags
 from absl import logging
+import ml_collections
 from ml_collections import config_flags
 
 from gan_jax import errors
@@ -62,9 +68,20 @@ def _one_warning(what: str):
   return hook
 
 
+def _exit(status: int) -> None:
+  """Exits now that the one line is printed: without waiting for library threads (a failed
+  asynchronous checkpoint write left orbax's threads waiting minutes) and without the asyncio
+  lines their unretrieved futures print at interpreter shutdown. Everything this program writes
+  is atomic or already closed, so nothing is left half-written."""
+  sys.stdout.flush()
+  sys.stderr.flush()
+  python_logging.shutdown()
+  os._exit(status)  # pylint: disable=protected-access
+
+
 def _fail(message: str) -> None:
   print(f'gan_jax: error: {message}', file=sys.stderr)
-  sys.exit(1)
+  _exit(1)
 
 
 def _config_arg(argv) -> str:
@@ -76,6 +93,11 @@ def parse_flags(argv):
   try:
     remaining = FLAGS(argv)
     FLAGS.config.keys()  # A config file that failed to load raises here, not later.
+  except SystemExit as e:  # absl's --help exits; so may a config file's get_config.
+    if any(a.split('=')[0] in ('--help', '-h', '--helpfull', '--helpshort') for a in argv):
+      raise
+    _fail(f'cannot load {_config_arg(argv)}: its get_config called sys.exit({e.code}); it must '
+          'return an ml_collections.ConfigDict')
   except (AttributeError, KeyError) as e:  # config_flags: an override of a key the config lacks.
     key = str(e.args[0] if e.args else e).strip('"\'')
     given = [a.split('=')[0] for a in argv if a.startswith('--config.') and
@@ -94,7 +116,25 @@ def parse_flags(argv):
   except Exception as e:  # pylint: disable=broad-except  (any other error in the config file)
     _fail(f'cannot load {_config_arg(argv)}: {type(e).__name__}: '
           f'{str(e).splitlines()[0] if str(e) else ""}')
+  if not isinstance(FLAGS.config, ml_collections.ConfigDict):
+    _fail(f'{_config_arg(argv)}: get_config returned a {type(FLAGS.config).__name__}, not an '
+          'ml_collections.ConfigDict; build the config on experiments/common.py\'s base_config()')
   return remaining
+
+
+def _interrupted(error: BaseException) -> None:
+  """The one line of a SIGINT / SIGTERM that came outside the training loop; exit 130 / 143."""
+  for signum in (signal.SIGINT, signal.SIGTERM):  # Another one must not cut the exit short.
+    signal.signal(signum, signal.SIG_IGN)
+  signum = getattr(error, 'signum', signal.SIGINT)
+  what = 'interrupted' if signum == signal.SIGINT else 'terminated (SIGTERM)'
+  if not FLAGS.is_parsed() or FLAGS.mode == 'train':
+    print(f'gan_jax: {what} before a checkpoint of the steps since the last one could be '
+          'written; run the same command to resume from the last checkpoint', file=sys.stderr)
+  else:
+    print(f'gan_jax: {what}; the evaluations finished so far are kept in the workdir\'s eval/; '
+          'run the same command to go on', file=sys.stderr)
+  _exit(128 + signum)
 
 
 def _resource_exhausted(error: Exception) -> bool:
@@ -109,6 +149,7 @@ def main(argv):
   threading.excepthook = _one_warning('a background thread stopped')
   sys.unraisablehook = _one_warning('ignored in a callback')
   try:
+    interrupts.arm()
     if FLAGS.mode == 'train':
       parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
       train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
@@ -119,11 +160,8 @@ def main(argv):
   except errors.Preempted as e:
     print(f'gan_jax: {e}', file=sys.stderr)
     sys.exit(e.exit_status)
-  except KeyboardInterrupt:  # Before the training loop, or a second Ctrl-C.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # A third one must not cut the exit short.
-    print('gan_jax: interrupted before a checkpoint of the steps since the last one could be '
-          'written; run the same command to resume from the last checkpoint', file=sys.stderr)
-    sys.exit(130)
+  except (KeyboardInterrupt, interrupts.Interrupted) as e:  # Outside the loop, or a 2nd Ctrl-C.
+    _interrupted(e)
   except OSError as e:  # The environment, not the code: a file that cannot be read or written.
     where = f' ({e.filename})' if e.filename else ''
     _fail(f'{e.strerror or e}{where}; check that path and its storage, then run the same command')
@@ -135,4 +173,7 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=parse_flags)
+  try:
+    app.run(main, flags_parser=parse_flags)
+  except (KeyboardInterrupt, interrupts.Interrupted) as error:  # While parsing or loading.
+    _interrupted(error)

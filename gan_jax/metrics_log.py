@@ -1,10 +1,15 @@
 """Where training metrics go: metrics.jsonl (one JSON object per logged step), TensorBoard
-events, and a progress line (rate and ETA) in the log."""
+events, and a progress line (rate and ETA) in the log.
+
+On resume the log is cut back to the checkpoint resumed from: records of later steps (logged
+before a kill, and about to be logged again) and a line torn by the kill are dropped, so the file
+holds each step once and the next record starts on a line of its own.
+"""
 import json
 import math
 import os
 import time
-from typing import Mapping
+from typing import List, Mapping, Optional
 
 from absl import logging
 import numpy as np
@@ -17,11 +22,14 @@ class MetricsLog:
     self._enabled = enabled
     self._num_train_steps = num_train_steps
     self._last_time, self._last_step = time.monotonic(), start_step
+    self.records: List[dict] = []  # What the file holds up to start_step (read on resume).
     if enabled:
       # tensorboardX writes TensorBoard's event files without TensorFlow (clu's writer imports
       # TensorFlow: ~5 s at the start of every process).
       import tensorboardX  # pylint: disable=g-import-not-at-top
-      self._jsonl = open(os.path.join(workdir, 'metrics.jsonl'), 'a', encoding='utf-8')
+      path = os.path.join(workdir, 'metrics.jsonl')
+      self.records = truncate(path, start_step)
+      self._jsonl = open(path, 'a', encoding='utf-8')
       self._tensorboard = tensorboardX.SummaryWriter(workdir, flush_secs=30)
 
   def write(self, step: int, scalars: Mapping[str, float], untimed_seconds: float = 0.0) -> dict:
@@ -53,6 +61,50 @@ class MetricsLog:
     if self._enabled:
       self._jsonl.close()
       self._tensorboard.close()
+
+
+def read(path: str) -> List[dict]:
+  """metrics.jsonl's records, in file order; a torn or non-object line is skipped (a kill
+  mid-write leaves one at the end). A missing file has none."""
+  records = []
+  try:
+    with open(path, encoding='utf-8', errors='replace') as f:
+      lines = f.read().split('\n')
+  except FileNotFoundError:
+    return records
+  for number, line in enumerate(lines, 1):
+    if not line.strip():
+      continue
+    try:
+      record = json.loads(line)
+    except ValueError:
+      record = None
+    if isinstance(record, dict) and isinstance(record.get('step'), int):
+      records.append(record)
+    elif number < len(lines):  # Not the last line, torn by a kill (it has no newline).
+      logging.warning('%s: line %d is not a metrics record; skipped.', path, number)
+  return records
+
+
+def truncate(path: str, step: Optional[int]) -> List[dict]:
+  """Rewrites `path` (atomically) without records after `step` and without torn lines, if it
+  holds any; returns the records kept."""
+  if not os.path.exists(path):
+    return []
+  with open(path, 'rb') as f:
+    raw = f.read()
+  records = read(path)
+  kept = [r for r in records if step is None or r['step'] <= step]
+  expected = ''.join(json.dumps(r) + '\n' for r in kept)
+  if raw.decode('utf-8', errors='replace') != expected:
+    dropped = len(records) - len(kept)
+    if dropped:
+      logging.info('%s: %d record(s) after step %d dropped (they are logged again).', path,
+                   dropped, step)
+    with open(path + '.tmp', 'w', encoding='utf-8') as f:
+      f.write(expected)
+    os.replace(path + '.tmp', path)
+  return kept
 
 
 def _format_seconds(seconds: float) -> str:

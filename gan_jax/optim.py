@@ -9,6 +9,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from gan_jax import errors
@@ -30,13 +31,26 @@ def learning_rate_schedule(opt_config) -> optax.Schedule:
 
 
 def momentum_schedule(opt_config, steps_per_epoch: int) -> optax.Schedule:
-  """Momentum held per epoch, linear from `momentum` at `momentum_start_epoch` to
-  `final_momentum` at `momentum_saturate_epoch` (pylearn2's MomentumAdjustor)."""
-  per_epoch = optax.linear_schedule(
-      init_value=opt_config.momentum, end_value=opt_config.final_momentum,
-      transition_steps=max(opt_config.momentum_saturate_epoch - opt_config.momentum_start_epoch, 1),
-      transition_begin=opt_config.momentum_start_epoch)
-  return lambda count: per_epoch(count // steps_per_epoch)
+  """pylearn2's MomentumAdjustor(final_momentum, start, saturate), held for each epoch.
+
+  The adjustor runs at every monitor call, and pylearn2 monitors once before the first epoch, so
+  during (1-based) epoch E its count is E and the momentum is
+  m_0 (1 - α) + α m_final with α = clip((E - start) / (saturate - start), 0, 1)
+  (with saturate = start: m_final from epoch `start` on). The released 0.5 -> 0.7 over epochs
+  1-250 uses 0.5 + 0.2 (E - 1) / 249 and reaches 0.7 in epoch 250.
+  """
+  m_0, m_final = opt_config.momentum, opt_config.final_momentum
+  start, saturate = opt_config.momentum_start_epoch, opt_config.momentum_saturate_epoch
+
+  def schedule(count):
+    epoch = count // steps_per_epoch + 1  # The adjustor's count during this step's epoch.
+    if saturate == start:
+      alpha = jnp.where(epoch >= start, 1.0, 0.0)
+    else:
+      alpha = jnp.clip((epoch - start) / (saturate - start), 0.0, 1.0)
+    return m_0 * (1 - alpha) + alpha * m_final
+
+  return schedule
 
 
 @optax.inject_hyperparams
@@ -74,6 +88,12 @@ def validate(opt, where: str) -> None:
   """One optimizer's config (config.optimizer, config.dfm.optimizer), before it is built."""
   errors.require(opt.name in OPTIMIZERS,
            f'{where}.name={opt.name!r} is unknown; use one of {list(OPTIMIZERS)}')
+  for key in ('learning_rate', 'min_learning_rate', 'lr_decay_factor'):
+    with np.errstate(over='ignore'):  # 1e39 -> inf in float32 is what is checked here.
+      fits = isinstance(opt[key], (int, float)) and np.isfinite(np.float32(opt[key]))
+    errors.require(fits,
+                   f'{where}.{key}={opt[key]!r} must be a finite number that float32 holds '
+                   '(|x| < 3.4e38)')
   errors.require(opt.learning_rate > 0, f'{where}.learning_rate={opt.learning_rate} must be > 0')
   errors.require(opt.lr_decay_factor >= 1, f'{where}.lr_decay_factor={opt.lr_decay_factor} '
            'must be >= 1 (the rate is divided by it every step; 1 keeps it constant)')

@@ -113,3 +113,12 @@ def train_step(spec: steps.StepSpec):
 def data_shard() -> Optional[tuple]:
   """(index, count) of this process's part of each global batch; None for one process."""
   return (jax.process_index(), jax.process_count()) if jax.process_count() > 1 else None
+
+
+def from_primary(value: float) -> float:
+  """Process 0's `value` on every process: what only process 0 computes (the evaluations during
+  training) but every process must act on alike (when to stop, which checkpoint is best)."""
+  if jax.process_count() == 1:
+    return value
+  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+  return float(multihost_utils.broadcast_one_to_all(np.float64(value)))

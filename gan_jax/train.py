@@ -20,6 +20,7 @@ import numpy as np
 from gan_jax import checkpointing
 from gan_jax import config_checks
 from gan_jax import data
+from gan_jax import early_stopping
 from gan_jax import errors
 from gan_jax import interrupts
 from gan_jax import lock
@@ -96,6 +97,19 @@ def _write_hardware(workdir: str) -> None:
                'processes': jax.process_count()}, f, indent=2)
 
 
+def _write_stop(workdir: str, record) -> None:
+  """workdir/stop.json: the step and epoch a finished run ended at and why (the tables report
+  it); None removes it (the run trains on)."""
+  path = os.path.join(workdir, 'stop.json')
+  if record is None:
+    if os.path.exists(path):
+      os.remove(path)
+    return
+  with open(path + '.tmp', 'w', encoding='utf-8') as f:
+    json.dump(record, f, indent=2)
+  os.replace(path + '.tmp', path)
+
+
 def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
   """Trains (resuming from workdir/checkpoints when there are any); returns the final state."""
   workdir_lib.check_usable(workdir)
@@ -144,9 +158,13 @@ def _train(config, workdir, dataset, spec, state, rngs, primary,
                jax.devices()[0].platform, jax.process_count(), workdir)
   _log_networks(config, state)
 
+  # The selection metric, when it is evaluated during training: it may end the run, and the best
+  # checkpoint by it is kept beside the newest config.keep_checkpoints.
+  selection = early_stopping.monitored_key(config) if config.eval.every_steps else None
   checkpointer = checkpointing.Checkpointer(os.path.join(workdir, 'checkpoints'),
                                             keep=config.keep_checkpoints,
-                                            save_interval_steps=config.checkpoint_every_steps)
+                                            save_interval_steps=config.checkpoint_every_steps,
+                                            best_metric=selection, config=config)
   batches = iter(dataset.batches)
   restored = checkpointer.restore(state)
   if restored is not None:
@@ -159,13 +177,24 @@ def _train(config, workdir, dataset, spec, state, rngs, primary,
     checkpointer.close()
     return state
 
-  if primary:
-    _write_hardware(workdir)
   train_step = parallel.train_step(spec)
   fixed_z = prior.sample_noise(sample_rng, config.num_samples, config.noise.dim,
                                config.noise.prior)
   generate = jax.jit(lambda g, z: g.forward(g.params, z, train=False)[0])
   log = metrics_log.MetricsLog(workdir, config.num_train_steps, start, enabled=primary)
+  rule = config.early_stopping
+  progress = early_stopping.progress(
+      early_stopping.evaluations(log.records, selection, config.eval.every_steps)
+      if selection else [], rule.min_delta)
+  if parallel.from_primary(float(early_stopping.should_stop(progress, rule.patience))):
+    logging.info('Already stopped at step %d: %s.', start,
+                 early_stopping.reason(progress, selection, rule.patience, rule.min_delta))
+    log.close()
+    checkpointer.close()
+    return state
+  if primary:
+    _write_hardware(workdir)
+    _write_stop(workdir, None)  # Training again: the previous end no longer holds.
   stop = interrupts.StopRequest()
   state = parallel.replicate(state)
   history = []
@@ -175,22 +204,43 @@ def _train(config, workdir, dataset, spec, state, rngs, primary,
       history.append(metrics)
       last = step == config.num_train_steps
       preempted = stop.reached(step)
-      checkpoint_now = last or preempted or step % config.checkpoint_every_steps == 0
-      evaluate_now = bool(evaluators) and (last or step % config.eval.every_steps == 0)
+      # Every process evaluates on the same steps (process 0 computes, all act on the result).
+      evaluate_now = bool(config.eval.every_steps) and (
+          last or step % config.eval.every_steps == 0)
+      checkpoint_now = (last or preempted or step % config.checkpoint_every_steps == 0
+                        or (evaluate_now and selection is not None))
+      scores, converged = {}, False
       if last or checkpoint_now or evaluate_now or step % config.log_every_steps == 0:
         # Fetching the metrics waits for the device: done once per interval, not per step.
         host = parallel.unreplicate(history)
         _check_losses(host, step - len(host) + 1, checkpointer, config.max_abs_loss)
         started = time.monotonic()
         scores = (_evaluate(config, evaluators, parallel.unreplicate(state.generator), step)
-                  if evaluate_now else {})
+                  if evaluate_now and evaluators else {})
         log.write(step, {**_summarise(host), **scores}, untimed_seconds=time.monotonic() - started)
         history = []
+        if evaluate_now and selection is not None:
+          scores = {selection: parallel.from_primary(scores.get(selection, float('nan')))}
+          if early_stopping.counts(step, config.eval.every_steps):
+            progress = early_stopping.update(progress, step, scores[selection], rule.min_delta)
+            converged = early_stopping.should_stop(progress, rule.patience) and not last
       if primary and (last or step % config.sample_every_steps == 0):
         _write_samples(workdir, step, generate(parallel.unreplicate(state.generator), fixed_z),
                        log)
-      if checkpoint_now:
-        checkpointer.save(step, parallel.unreplicate(state), batches.get_state(), force=True)
+      if checkpoint_now or converged:
+        checkpointer.save(step, parallel.unreplicate(state), batches.get_state(), force=True,
+                          metrics=scores if selection in scores else None)
+      if converged or (last and primary):
+        why = (early_stopping.reason(progress, selection, rule.patience, rule.min_delta)
+               if converged else f'reached num_train_steps={config.num_train_steps}')
+        logging.info('Stopped at step %d of %d (epoch %.1f): %s.', step, config.num_train_steps,
+                     step / dataset.steps_per_epoch, why)
+        if primary:
+          _write_stop(workdir, {'step': step, 'epoch': step / dataset.steps_per_epoch,
+                                'stopped_by': 'early_stopping' if converged else 'num_train_steps',
+                                'reason': why})
+      if converged:
+        break
       if preempted and not last:
         what = 'interrupted' if stop.signum == signal.SIGINT else 'preempted'
         raise errors.Preempted(f'{what}: stopped after step {step} with its checkpoint written; '

@@ -1,5 +1,5 @@
-"""A run's workdir belongs to one config: resuming may change only the run's length and cadence
-(and evaluation may change eval.*; a run without DFM ignores dfm.*); anything else is another
+"""A run's workdir belongs to one config: resuming may change only the run's length, cadence and
+stopping rule (and evaluation may change eval.*; a run without DFM ignores dfm.*); anything else is another
 run and is refused."""
 import json
 import os
@@ -9,6 +9,9 @@ from gan_jax import errors
 # Keys that may change when a run is resumed (to train longer, or log differently).
 RESUMABLE_KEYS = ('num_train_steps', 'log_every_steps', 'checkpoint_every_steps',
                   'sample_every_steps', 'keep_checkpoints', 'max_abs_loss')
+# Groups of keys that may change on resume as a whole: when the run stops (the length again) and
+# what is evaluated.
+RESUMABLE_PREFIXES = ('early_stopping.', 'eval.')
 
 # Keys added to the code after runs were made, with the value that gives the behaviour those runs
 # had: a config.json without the key is read as having that value (so it still resumes and is
@@ -53,7 +56,17 @@ def changed_keys(workdir: str, config):
   if not isinstance(saved, dict):
     raise errors.WorkdirError(f'{path} does not hold a config (a JSON object); restore it or '
                               'choose a new --workdir')
-  new = _flatten(json.loads(config.to_json_best_effort()))
+  return differing_keys(saved, config)
+
+
+def as_dict(config) -> dict:
+  """The config as config.json holds it (and as each checkpoint records the run that wrote it)."""
+  return json.loads(config.to_json_best_effort())
+
+
+def differing_keys(saved: dict, config):
+  """Keys whose values differ between a saved config (a dict read from JSON) and `config`."""
+  new = _flatten(as_dict(config))
   # An added key counts as its old value only where the config has it (data.pad: IDX sources).
   old = {**{k: v for k, v in ADDED_KEYS.items() if k in new},
          **{RENAMED_KEYS.get(k, k): v for k, v in _flatten(saved).items()}}
@@ -65,9 +78,15 @@ def _unused(key: str, config) -> bool:
   return key.startswith('dfm.') and key != 'dfm.enabled' and not config.dfm.enabled
 
 
+def identifying(changed, config):
+  """Of the differing keys, those that make it another run (not its length, cadence, stopping
+  rule or evaluation)."""
+  return [k for k in changed if k not in RESUMABLE_KEYS
+          and not k.startswith(RESUMABLE_PREFIXES) and not _unused(k, config)]
+
+
 def check_same_run(workdir: str, changed, config) -> None:
-  refused = [k for k in changed if k not in RESUMABLE_KEYS and not k.startswith('eval.')
-             and not _unused(k, config)]
+  refused = identifying(changed, config)
   if refused:
     raise errors.WorkdirError(
         f'{workdir} holds a run with a different config ({", ".join(refused)} differ); use its '

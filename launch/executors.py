@@ -8,16 +8,20 @@ import concurrent.futures
 import dataclasses
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import threading
 import time
 from typing import List, Sequence, Tuple
 
+from gan_jax import interrupts
 from launch import plan
 
 Failure = Tuple[plan.Run, int]
 _PRINT_LOCK = threading.Lock()  # Progress lines from the pool's threads, one whole line each.
+_RUNNING = set()  # The points' processes now running (run_local), to pass a signal on to.
+_RUNNING_LOCK = threading.Lock()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,8 +82,14 @@ def run_local(runs: Sequence[plan.Run], max_parallel: int) -> List[Failure]:
         status = future.result()
         if status:
           failures.append((futures[future], status))
-    except KeyboardInterrupt:
-      pool.shutdown(wait=True, cancel_futures=True)  # Running points got the SIGINT too.
+    except (KeyboardInterrupt, interrupts.Interrupted) as e:
+      # A Ctrl-C at a terminal reaches the points too; a signal sent to the sweep alone is
+      # passed on, so that each running point checkpoints and stops before the sweep exits.
+      signum = getattr(e, 'signum', signal.SIGINT)
+      with _RUNNING_LOCK:
+        for process in _RUNNING:
+          process.send_signal(signum)
+      pool.shutdown(wait=True, cancel_futures=True)
       raise
   return sorted(failures, key=lambda failure: runs.index(failure[0]))
 
@@ -105,8 +115,15 @@ def _run_one_local(run: plan.Run, env, index: int, total: int) -> int:
     for args in run.invocations:
       log.write(f'# {time.strftime("%Y-%m-%d %H:%M:%S")} {shlex.join(["python", *args])}\n')
       log.flush()
-      status = subprocess.run([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT,
-                              env=env, check=False).returncode
+      with _RUNNING_LOCK:
+        process = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT,
+                                   env=env)
+        _RUNNING.add(process)
+      try:
+        status = process.wait()
+      finally:
+        with _RUNNING_LOCK:
+          _RUNNING.discard(process)
       if status:
         break
   elapsed = f'{time.monotonic() - start:.0f} s'

@@ -9,6 +9,10 @@ another checksum is reported and left alone. Files downloaded by hand from any M
 
 Only the named members of the tarball are read, as bytes; nothing is unpickled or executed.
 """
+from launch import cli  # pylint: disable=g-bad-import-order
+
+if __name__ == '__main__':
+  cli.install()  # A Ctrl-C from here on ends in one line.
 import dataclasses
 import gzip
 import hashlib
@@ -161,20 +165,17 @@ def fetch(name: str, directory: str = '', timeout: int = 600) -> List[str]:
   return staged
 
 
+@cli.one_line('launch.fetch_data', expected=(FetchError,))
 def main(argv):
   if len(argv) != 2:
     raise app.UsageError(f'usage: python -m launch.fetch_data NAME --dir=DIR (NAME: '
                          f'{", ".join(sorted(DATASETS))})')
   name = argv[1]
-  try:
-    written = fetch(name, FLAGS.dir, FLAGS.timeout)
-  except FetchError as e:
-    print(f'launch.fetch_data: error: {e}', file=sys.stderr)
-    sys.exit(1)
+  written = fetch(name, FLAGS.dir, FLAGS.timeout)
   directory = os.path.abspath(os.path.expanduser(FLAGS.dir or DATASETS[name].default_dir))
   print(f'{name}: {len(written)} file(s) written, all {len(DATASETS[name].md5)} verified in '
         f'{directory}' if written else f'{name}: all files present and verified in {directory}')
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run('launch.fetch_data', main)

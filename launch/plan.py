@@ -63,10 +63,14 @@ def experiment_name(config_spec: str) -> str:
 
 
 def check_root(root: str) -> None:
-  """An empty --root would put every workdir inside the current directory (the checkout)."""
+  """An empty --root would put every workdir inside the current directory (the checkout); a
+  file cannot hold them."""
   if not root or not root.strip():
     raise errors.ConfigError('--root is empty; give the directory the workdirs go under (e.g. '
                              '--root=/tmp/runs), outside the checkout')
+  if os.path.exists(root) and not os.path.isdir(root):
+    raise errors.ConfigError(f'--root={root} is a file, not a directory; give the directory the '
+                             'workdirs go under')
 
 
 def plan(config_spec: str, root: str,
@@ -83,6 +87,9 @@ def plan(config_spec: str, root: str,
     points = grid.check(module.sweep(), where=where)
   except errors.ConfigError as e:
     raise SweepError(str(e) if str(e).startswith(where) else f'{where}: {e}') from e
+  except Exception as e:  # pylint: disable=broad-except  (the user's sweep(): one line)
+    raise SweepError(f'{where} raised {type(e).__name__}: '
+                     f'{str(e).splitlines()[0] if str(e) else ""}; fix the experiment file') from e
   runs, names = [], {}
   for i, raw in enumerate(points):
     try:

@@ -23,6 +23,10 @@ and a runlocal table, leave it out and say why.
   python -m launch.reproduce --table=gan_parzen --runlocal
   python -m launch.reproduce --table=dfm_cifar10 --inception_weights=~/inception_fid.npz
 """
+from launch import cli  # pylint: disable=g-bad-import-order
+
+if __name__ == '__main__':
+  cli.install()  # A Ctrl-C from here on ends in one line.
 import contextlib
 import datetime
 import importlib
@@ -41,9 +45,11 @@ from absl import logging
 import numpy as np
 
 from gan_jax import errors
+from gan_jax import metrics_log
 from launch import fetch_data
 from launch import overrides
 from launch import plan
+from launch import report
 from launch import tables
 
 FLAGS = flags.FLAGS
@@ -111,11 +117,10 @@ def train_seconds(workdir: str) -> float:
   path = os.path.join(workdir, 'metrics.jsonl')
   if not os.path.exists(path):
     return float('nan')
-  with open(path, encoding='utf-8') as f:
-    records = {r['step']: r for r in map(json.loads, f)}
+  records = {r['step']: r for r in metrics_log.read(path) if 'steps_per_sec' in r}
   total, previous = 0.0, 0
   for step in sorted(records):
-    total += (step - previous) / max(records[step]['steps_per_sec'], 1e-12)
+    total += (step - previous) / max(float(records[step]['steps_per_sec']), 1e-12)
     previous = step
   return total
 
@@ -159,7 +164,9 @@ def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_we
     # Every kept checkpoint where a metric selects among them; else the last is the result.
     summary = evaluate.evaluate(config, workdir,
                                 all_checkpoints=bool(metrics.selection_key(config)))
-  return {'summary': summary, 'workdir': workdir, 'steps': int(state.step),
+  stop = _read(os.path.join(workdir, 'stop.json'), {})
+  return {'summary': summary, 'workdir': workdir, 'seed': seed, 'steps': int(state.step),
+          'epochs': stop.get('epoch'), 'stopped_by': stop.get('stopped_by'),
           'seconds': train_seconds(workdir), 'stand_in': stand_in,
           'hardware': _read(os.path.join(workdir, 'hardware.json'), {}).get('description',
                                                                              'not recorded'),
@@ -180,6 +187,18 @@ def format_metrics(row: tables.Row, results: List[Dict]) -> str:
   return '; '.join(parts)
 
 
+def _steps_cell(results: List[Dict]) -> str:
+  """Each seed's steps, with its epochs and '(stopped)' where the stopping rule ended it; one
+  entry when every seed ran the same."""
+  def one(r):
+    if r.get('epochs') is None:
+      return f'{r["steps"]:,}'
+    stopped = ', stopped' if r.get('stopped_by') == 'early_stopping' else ''
+    return f'{r["steps"]:,} ({r["epochs"]:.0f}{stopped})'
+  cells = [one(r) for r in results]
+  return cells[0] if len(set(cells)) == 1 else ', '.join(cells)
+
+
 def _hours(seconds: float) -> str:
   if not np.isfinite(seconds):
     return '?'
@@ -194,7 +213,7 @@ def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
   if runlocal:
     lines += ['**runlocal**: tiny networks trained for 2 steps, stand-in data where the dataset is '
               'absent. This checks the pipeline end to end; the numbers are not results.', '']
-  lines += ['| row | published | ours | config | seeds | steps | hardware | training time |',
+  lines += ['| row | published | ours | config | seeds | steps (epochs) | hardware | training time |',
             '| --- | --- | --- | --- | --- | --- | --- | --- |']
   for entry in rows:
     row, results = entry['row'], entry['results']
@@ -209,22 +228,28 @@ def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
     ours = format_metrics(row, results)
     if any(r['stand_in'] for r in results):
       ours += ' (stand-in data)'
-    steps = ', '.join(str(s) for s in sorted({r['steps'] for r in results}))
+    steps = _steps_cell(results)
     hardware = ', '.join(sorted({r['hardware'] for r in results}))
     wall = _hours(sum(r['seconds'] for r in results))
     lines.append(f'| {row.label} | {row.published} | {ours} | {config} | {seeds} | {steps} | '
                  f'{hardware} | {wall}{" (all seeds)" if len(results) > 1 else ""} |')
   if table.note:
     lines += ['', table.note]
+  if any(r.get('stopped_by') == 'early_stopping' for e in rows for r in e['results']):
+    lines += ['', 'Stopped: ended by the stopping rule (config.early_stopping: the selection '
+              'metric did not improve for `patience` evaluations; each run\'s stop.json says '
+              'why), before num_train_steps.']
   lines += ['', f'Workdirs: `{rows[0]["root"]}/<experiment>{"-runlocal" if runlocal else ""}/seed=S`'
             ' (eval/summary.json holds every number above).']
   return '\n'.join(lines) + '\n'
 
 
 def reproduce(name: str, root: str, runlocal: bool, inception_weights: str, fetch: bool = False,
-              data_paths: Optional[Dict[str, str]] = None, only: Sequence[str] = ()) -> str:
+              data_paths: Optional[Dict[str, str]] = None, only: Sequence[str] = (),
+              output: Optional[str] = None) -> str:
   """Runs the table (only the rows whose label contains a text of `only`, if any); returns (its
-  Markdown, the rows that could not run, reported in it)."""
+  Markdown, the rows that could not run, reported in it). With `output` (where the Markdown will
+  be written), the rows' figures are written beside it (launch/report.py) and embedded."""
   plan.check_root(root)
   table = tables.select(tables.TABLES[name], only)
   if not runlocal:  # A missing input (the Inception weights) of a metric a row needs stops it
@@ -249,27 +274,30 @@ def reproduce(name: str, root: str, runlocal: bool, inception_weights: str, fetc
       logging.error('%s: %s failed: %s', name, row.label, e)
     rows.append(entry)
   command = 'python -m launch.reproduce ' + ' '.join(sys.argv[1:])
-  return markdown(name, table, rows, runlocal, command), [r for r in rows if r.get('error')]
+  text = markdown(name, table, rows, runlocal, command)
+  if output:
+    figures = report.figures_markdown(output, rows)
+    if figures:
+      text += '\n## Curves and samples\n\n' + '\n'.join(figures)
+  return text, [r for r in rows if r.get('error')]
 
 
+@cli.one_line('launch.reproduce')
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
-  try:
-    text, failed = reproduce(FLAGS.table, FLAGS.root, FLAGS.runlocal, FLAGS.inception_weights,
-                             FLAGS.fetch, {'tfd_path': FLAGS.tfd_path}, FLAGS.row)
-  except errors.GanJaxError as e:
-    print(f'launch.reproduce: error: {e}', file=sys.stderr)
-    sys.exit(1)
-  except errors.Preempted as e:
-    print(f'launch.reproduce: {e}; no table was written', file=sys.stderr)
-    sys.exit(e.exit_status)
   output = FLAGS.output or os.path.join(
       FLAGS.root, 'tables',
       f'{FLAGS.table}{"-runlocal" if FLAGS.runlocal else ""}{"-some_rows" if FLAGS.row else ""}.md')
+  if os.path.isdir(output):
+    raise errors.ConfigError(f'--output={output} is a directory; give the path of the Markdown '
+                             'file to write')
+  text, failed = reproduce(FLAGS.table, FLAGS.root, FLAGS.runlocal, FLAGS.inception_weights,
+                           FLAGS.fetch, {'tfd_path': FLAGS.tfd_path}, FLAGS.row, output)
   os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-  with open(output, 'w', encoding='utf-8') as f:
+  with open(output + '.tmp', 'w', encoding='utf-8') as f:  # A full disk leaves no torn table.
     f.write(text)
+  os.replace(output + '.tmp', output)
   print(text)
   if failed:
     print(f'launch.reproduce: error: {len(failed)} row(s) could not run: ' +
@@ -278,4 +306,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run('launch.reproduce', main)

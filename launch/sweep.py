@@ -32,6 +32,10 @@ Examples:
   python -m launch.sweep --config=experiments/mnist_gan.py --executor=print --print_as=tpu_pod \
     --tpu_name=my-v4-32 --zone=us-central2-b --root=/mnt/shared/workdirs
 """
+from launch import cli  # pylint: disable=g-bad-import-order
+
+if __name__ == '__main__':
+  cli.install()  # A Ctrl-C from here on ends in one line.
 import os
 import shutil
 import sys
@@ -138,14 +142,12 @@ def parse_flags(argv):
     _fail(str(e).splitlines()[0])
 
 
+@cli.one_line('launch.sweep')
 def main(argv):
   if len(argv) > 1:
     _fail(f'unexpected arguments: {argv[1:]}')
-  try:
-    run()
-  except errors.GanJaxError as e:
-    _fail(str(e))
+  run()
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=parse_flags)
+  cli.run('launch.sweep', main, flags_parser=parse_flags)

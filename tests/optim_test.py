@@ -22,13 +22,33 @@ def test_learning_rate_divided_every_step_with_floor():
   np.testing.assert_allclose(optim.learning_rate_schedule(_config(lr_decay_factor=1.0))(10**6), 0.1)
 
 
-def test_momentum_linear_over_epochs_1_to_250():
-  schedule = optim.momentum_schedule(_config(), steps_per_epoch=500)
-  for epoch, expected in [(0, 0.5), (1, 0.5), (125.5, 0.5 + 0.2 * 124 / 249), (250, 0.7),
-                          (1000, 0.7)]:
-    np.testing.assert_allclose(schedule(int(epoch * 500)), expected, rtol=1e-5)
-  # Constant within an epoch.
-  np.testing.assert_allclose(schedule(100 * 500), schedule(100 * 500 + 499))
+def _pylearn2_momentum(epoch_1_based: int, init: float, final: float, start: int,
+                       saturate: int) -> float:
+  """pylearn2's MomentumAdjustor.current_momentum (June 2014), transcribed: its count is the
+  number of monitor calls so far, one before training and one after each epoch, so it is E
+  during epoch E."""
+  count, w = epoch_1_based, saturate - start
+  if w == 0:
+    return final if count >= start else init
+  alpha = min(max(float(count - start) / float(w), 0.0), 1.0)
+  return init * (1 - alpha) + alpha * final
+
+
+def test_momentum_as_pylearn2_at_every_epoch_boundary():
+  steps_per_epoch = 500
+  for start, saturate in ((1, 250), (0, 10), (5, 5), (3, 7)):
+    schedule = optim.momentum_schedule(
+        _config(momentum_start_epoch=start, momentum_saturate_epoch=saturate), steps_per_epoch)
+    for epoch in list(range(1, 12)) + [124, 125, 126, 249, 250, 251, 1000]:
+      expected = _pylearn2_momentum(epoch, 0.5, 0.7, start, saturate)
+      first, last = (epoch - 1) * steps_per_epoch, epoch * steps_per_epoch - 1
+      for t in (first, last):  # Both ends of the epoch: held for the whole of it.
+        np.testing.assert_allclose(schedule(t), expected, rtol=1e-6,
+                                   err_msg=f'start {start}, saturate {saturate}, epoch {epoch}')
+  released = optim.momentum_schedule(_config(), steps_per_epoch)
+  # The released ramp reaches 0.7 in epoch 250 (step 124,500), not one epoch later.
+  np.testing.assert_allclose(released(249 * 500), 0.7, rtol=1e-6)
+  np.testing.assert_allclose(released(249 * 500 - 1), 0.5 + 0.2 * 248 / 249, rtol=1e-6)
 
 
 def test_pylearn2_momentum_rule():

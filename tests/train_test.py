@@ -112,15 +112,15 @@ def test_checkpoint_of_another_model_is_refused_not_set_aside(tmp_path):
                                     jax.random.PRNGKey(0))
   directory = str(tmp_path / 'checkpoints')
   saver = checkpointing.Checkpointer(directory, keep=3, save_interval_steps=1)
-  saver.save(1, state(gan), {'position': 1}, force=True)
+  saver.save(0, state(gan), {'position': 1}, force=True)  # A new state: step 0 inside.
   saver.wait()
   saver.close()
   reader = checkpointing.Checkpointer(directory, keep=3, save_interval_steps=1)
   with pytest.raises(errors.CheckpointError, match='holds a different model') as info:
     reader.restore(state(dfm))  # The same networks plus a denoiser.
   assert '\n' not in str(info.value) and "'denoiser'" in str(info.value)
-  assert os.listdir(directory) == ['1']
-  assert reader.restore(state(gan))[0] == 1  # The model that wrote it still reads it.
+  assert os.listdir(directory) == ['0']
+  assert reader.restore(state(gan))[0] == 0  # The model that wrote it still reads it.
 
 
 def test_a_key_added_after_a_run_was_made_reads_as_its_old_behaviour(tmp_path):

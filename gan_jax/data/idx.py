@@ -47,6 +47,10 @@ def read_idx(path: str) -> np.ndarray:
     raise errors.DatasetUnavailableError(f'{path} is not an IDX file (bad magic number)')
   ndim = data[3]
   header = 4 + 4 * ndim
+  if len(data) < header:
+    raise errors.DatasetUnavailableError(
+        f'{path} holds {len(data)} bytes, fewer than the {header} of its header ({ndim} '
+        'dimensions); the file is truncated or corrupt: fetch it again')
   shape = tuple(int(d) for d in np.frombuffer(data[4:header], '>u4'))
   dtype = np.dtype(_IDX_DTYPES[data[2]]).newbyteorder('>')
   expected = header + int(np.prod(shape)) * dtype.itemsize
@@ -83,6 +87,11 @@ def load(data_config, split: str) -> np.ndarray:
   if images.ndim != 3:
     raise errors.DatasetUnavailableError(f'{data_config.path}: expected [N, H, W] images, got '
                                          f'shape {images.shape}')
+  if images.dtype.kind == 'f' and images.size and (images.min() < 0 or images.max() > 1):
+    raise errors.DatasetUnavailableError(
+        f'{data_config.path}: the float IDX images hold values in [{images.min():g}, '
+        f'{images.max():g}], not the [0, 1] that float pixels mean here; store uint8 pixels '
+        '(0-255) or divide by 255 first')
   pad = data_config.get('pad', 0)
   if not (isinstance(pad, int) and pad >= 0):
     raise errors.ConfigError(f'config.data.pad={pad!r} must be an integer >= 0')

@@ -6,6 +6,8 @@ classifier-space FID. It is trained once per dataset and cached as an .npz of we
 allow_pickle=False) in config.eval.classifier_dir.
 """
 import os
+import zipfile
+import zlib
 from typing import Dict, Optional, Tuple
 
 from absl import logging
@@ -18,6 +20,7 @@ import optax
 
 from gan_jax import data
 from gan_jax import errors
+from gan_jax.evaluation import feature_cache
 
 
 class SmallCNN(nn.Module):
@@ -83,7 +86,7 @@ def load(path: str):
   try:
     with np.load(path, allow_pickle=False) as f:
       flat = {k: f[k] for k in f.files}
-  except (OSError, ValueError) as e:
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
     raise errors.CheckpointError(f'classifier weights {path} are unreadable ({e}); delete the '
                                  'file to retrain') from e
   metadata = {k[5:]: float(v) for k, v in flat.items() if k.startswith('meta/')}
@@ -92,12 +95,52 @@ def load(path: str):
   return params, metadata
 
 
-def _cache_path(data_config, eval_config, shape) -> str:
+def _cache_path(data_config, eval_config, images: np.ndarray, labels: np.ndarray) -> str:
+  """The cache entry of a classifier trained on exactly these images and labels: keyed by
+  their bytes (as the Inception feature cache is), not by the dataset's name, which two
+  datasets can share (another config.data.path)."""
   directory = eval_config.classifier_dir or os.path.join(os.path.expanduser('~'), '.cache',
                                                          'gan_jax', 'classifiers')
   name = data_config.get('name', '') or os.path.basename(str(data_config.get('path', '')))
-  tag = 'x'.join(str(s) for s in shape)
-  return os.path.join(directory, f'{data_config.source}_{name}_{tag}_{eval_config.classifier_steps}.npz')
+  tag = 'x'.join(str(s) for s in images.shape[1:])
+  content = feature_cache.images_digest(images)[:16] + feature_cache.images_digest(labels)[:8]
+  return os.path.join(directory, f'{data_config.source}_{name}_{tag}_'
+                                 f'{eval_config.classifier_steps}_{content}.npz')
+
+
+def _cached(path: str, image_shape) -> Optional[Tuple]:
+  """(params, num_classes, accuracy) from a cache entry, or None (with a warning, and the entry
+  is then trained again and replaced) when it is unreadable, lacks its metadata or holds
+  parameters of other shapes than the network on these images."""
+  try:
+    params, meta = load(path)
+    num_classes = int(meta['num_classes'])
+    accuracy = meta['test_accuracy']
+    expected = jax.eval_shape(SmallCNN(num_classes).init, jax.random.PRNGKey(0),
+                              jnp.zeros((1, *image_shape)))['params']
+    same = (jax.tree.structure(expected) == jax.tree.structure(params) and all(
+        e.shape == a.shape for e, a in zip(jax.tree.leaves(expected), jax.tree.leaves(params))))
+    if not same:
+      raise ValueError('its parameters have other shapes than the network')
+  except (errors.CheckpointError, KeyError, ValueError, TypeError) as e:
+    logging.warning('The cached classifier %s is unusable (%s); training it again.', path,
+                    str(e).splitlines()[0][:200] if str(e) else type(e).__name__)
+    return None
+  return params, num_classes, accuracy
+
+
+def _labels(data_config, split: str, num_images: int) -> np.ndarray:
+  """The split's labels, refused in one line unless there is one per image."""
+  labels = data.load_labels(data_config, split)
+  if len(labels) != num_images:
+    raise errors.DatasetUnavailableError(
+        f'the {split} split of {data_config.get("path") or data_config.get("name")} has '
+        f'{len(labels)} labels for {num_images} images; the classifier metrics need one label per '
+        'image: use the matching label file')
+  if len(labels) and labels.min() < 0:
+    raise errors.DatasetUnavailableError(
+        f'the {split} split\'s labels include {int(labels.min())}; class labels must be >= 0')
+  return labels
 
 
 def get_classifier(data_config, eval_config, train_examples: Optional[np.ndarray] = None):
@@ -107,17 +150,20 @@ def get_classifier(data_config, eval_config, train_examples: Optional[np.ndarray
   """
   if train_examples is None:
     train_examples = data.load_split(data_config, 'train')
-  path = _cache_path(data_config, eval_config, train_examples.shape[1:])
+  train_labels = _labels(data_config, 'train', len(train_examples))
+  path = _cache_path(data_config, eval_config, np.asarray(train_examples), train_labels)
   if os.path.exists(path):
-    params, meta = load(path)
-    return params, int(meta['num_classes']), meta['test_accuracy']
+    cached = _cached(path, train_examples.shape[1:])
+    if cached is not None:
+      return cached
   train_images = data.to_float(train_examples)
-  train_labels = data.load_labels(data_config, 'train')
   num_classes = int(train_labels.max()) + 1
   logging.info('Training the %d-class evaluation classifier on %d images (cached at %s).',
                num_classes, len(train_images), path)
   params = train_classifier(train_images, train_labels, num_classes, eval_config.classifier_steps)
-  test_probs, _ = outputs(params, data.to_float(data.load_split(data_config, 'test')), num_classes)
-  accuracy = float(np.mean(test_probs.argmax(1) == data.load_labels(data_config, 'test')))
+  test_images = data.load_split(data_config, 'test')
+  test_labels = _labels(data_config, 'test', len(test_images))
+  test_probs, _ = outputs(params, data.to_float(test_images), num_classes)
+  accuracy = float(np.mean(test_probs.argmax(1) == test_labels))
   save(path, params, {'num_classes': num_classes, 'test_accuracy': accuracy})
   return params, num_classes, accuracy

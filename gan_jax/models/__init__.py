@@ -1,6 +1,7 @@
 """Model registry: config.generator / config.discriminator name a class here; the rest of the
 ConfigDict are that class's fields. The denoiser of DFM is sized here from D's features."""
 import functools
+import math
 from typing import Any, Callable, Mapping, Optional, Tuple
 
 import flax.linen as nn
@@ -46,8 +47,28 @@ def model_class(role: str, model_config: Mapping[str, Any]):
     raise errors.ConfigError(
         f'config.{role} has fields {unknown} that the {name!r} model does not take; '
         f'its fields are {sorted(known)}')
+  _check_numbers(fields, f'config.{role}')
   cls.check_config(fields, f'config.{role}')
   return cls
+
+
+_MAY_BE_ZERO = ('negative_slope',)  # Float fields for which 0 is a meaningful value.
+
+
+def _check_numbers(fields: Mapping[str, Any], where: str) -> None:
+  """Every model's numeric fields: sizes (integers, alone or in a list) at least 1; rates, ranges
+  and widths (floats) finite and > 0. Caught here, these fail before anything is written,
+  not as a shape or NaN error after the workdir exists."""
+  for key, value in fields.items():
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    for v in values:
+      if isinstance(v, bool) or not isinstance(v, (int, float)):
+        continue
+      if isinstance(v, int) and v < 1:
+        raise errors.ConfigError(f'{where}.{key}={value!r}: sizes must be integers >= 1')
+      if isinstance(v, float) and not (math.isfinite(v) and (v > 0 or (
+          v == 0 and key in _MAY_BE_ZERO))):
+        raise errors.ConfigError(f'{where}.{key}={value!r} must be a finite number > 0')
 
 
 def validate(config) -> None:

@@ -67,6 +67,9 @@ class Metric:
   defaults: ClassVar[Dict[str, Any]] = {}
   # A key of the result on which checkpoints are selected (higher is better), or None.
   selection_key: ClassVar[Optional[str]] = None
+  # The key of the number a table reports, drawn against epochs in the reproduction report
+  # when it is evaluated during training; None: no curve.
+  curve_key: ClassVar[Optional[str]] = None
 
   @classmethod
   def validate(cls, config) -> None:

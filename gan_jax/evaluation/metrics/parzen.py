@@ -20,6 +20,7 @@ class Parzen(base.Metric):
       folds=(0, 1, 2, 3, 4),  # tfd_folds only.
   )
   selection_key = 'validation_ll'
+  curve_key = 'test_ll'
 
   @classmethod
   def validate(cls, config) -> None:

@@ -1,0 +1,64 @@
+"""How every launch command ends when something goes wrong: one line on stderr naming the thing
+and the fix, and an exit status, never a traceback.
+
+  bad input (errors.GanJaxError, a FetchError)         -> 1
+  a file or directory that cannot be read or written   -> 1
+  (a --root / --dir / --output that is a file, read-only or full storage)
+  Ctrl-C / SIGTERM at any moment (gan_jax/interrupts)  -> 130 / 143
+  a run preempted inside the command (errors.Preempted) -> its status (130 / 143)
+
+`install` goes first in the command's module, before its heavy imports, so that a signal during
+start-up is remembered and acted on when main starts (gan_jax/interrupts.py).
+"""
+import os
+import signal
+import sys
+from typing import Callable
+
+from gan_jax import errors
+from gan_jax import interrupts
+
+install = interrupts.install
+
+
+def _line(program: str, text: str, status: int) -> None:
+  for signum in (signal.SIGINT, signal.SIGTERM):  # A second signal must not cut the exit short.
+    signal.signal(signum, signal.SIG_IGN)
+  print(f'{program}: {text}', file=sys.stderr, flush=True)
+  sys.stdout.flush()
+  os._exit(status)  # pylint: disable=protected-access  (library threads: no waiting on them)
+
+
+def one_line(program: str, expected: tuple = ()) -> Callable:
+  """Decorates a command's main(argv): its failures end as described above. `expected`: more
+  exception types of the command's own that carry a one-line message (FetchError)."""
+  def decorate(main):
+    def wrapped(argv):
+      try:
+        interrupts.arm()
+        return main(argv)
+      except (errors.GanJaxError, *expected) as e:
+        _line(program, f'error: {e}', 1)
+      except errors.Preempted as e:
+        _line(program, f'{e}; nothing was written for it', e.exit_status)
+      except (KeyboardInterrupt, interrupts.Interrupted) as e:
+        signum = getattr(e, 'signum', signal.SIGINT)
+        what = 'interrupted' if signum == signal.SIGINT else 'terminated (SIGTERM)'
+        _line(program, f'{what}; what was finished is kept (runs resume, finished evaluations '
+              'are reused): run the same command to go on', 128 + signum)
+      except OSError as e:
+        where = f' ({e.filename})' if e.filename else ''
+        _line(program, f'error: {e.strerror or e}{where}; check that path and its storage, then '
+              'run the same command', 1)
+    return wrapped
+  return decorate
+
+
+def run(program: str, main: Callable, **kwargs) -> None:
+  """absl's app.run(main), with a signal while flags are parsed also ending in one line."""
+  from absl import app  # pylint: disable=g-import-not-at-top
+  try:
+    app.run(main, **kwargs)
+  except (KeyboardInterrupt, interrupts.Interrupted) as e:
+    signum = getattr(e, 'signum', signal.SIGINT)
+    _line(program, 'interrupted while starting; run the same command again', 128 + signum)

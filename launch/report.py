@@ -1,0 +1,132 @@
+"""The reproduction report's figures, beside tables/<table>.md and embedded in it.
+
+For each row whose metric was evaluated during training (a metric with a `curve_key`: the
+Parzen test LL), one figure: that number against epochs, one line per seed (from each run's
+metrics.jsonl), the published value with its ± band, the real-data reference as a line, and
+each seed's selected checkpoint marked; and the first seed's Fig. 2 (samples beside their
+nearest training example) of its selected checkpoint.
+"""
+import os
+import re
+import shutil
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from gan_jax import metrics_log
+
+_PUBLISHED = re.compile(r'^\s*(-?\d+(?:\.\d*)?|-?\.\d+)\s*±\s*(\d+(?:\.\d*)?|\.\d+)')
+
+
+def parse_published(text: str) -> Optional[Tuple[float, float]]:
+  """'225 ± 2' -> (225.0, 2.0); '7.72 ± .13' -> (7.72, 0.13); None if no 'value ± s.e.'."""
+  match = _PUBLISHED.match(text or '')
+  return (float(match.group(1)), float(match.group(2))) if match else None
+
+
+def steps_per_epoch(workdir: str) -> Optional[float]:
+  """From the run's stop.json (written when training ended), or None."""
+  import json  # pylint: disable=g-import-not-at-top
+  try:
+    with open(os.path.join(workdir, 'stop.json'), encoding='utf-8') as f:
+      stop = json.load(f)
+    return stop['step'] / stop['epoch']
+  except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
+    return None
+
+
+def curve(workdir: str, key: str) -> Tuple[np.ndarray, np.ndarray]:
+  """(steps, values) of `key` in metrics.jsonl, one per step (the last logged), in step order."""
+  by_step = {r['step']: r[key] for r in metrics_log.read(os.path.join(workdir, 'metrics.jsonl'))
+             if key in r}
+  steps = np.array(sorted(by_step), dtype=np.int64)
+  return steps, np.array([by_step[s] for s in steps], dtype=np.float64)
+
+
+def _slug(text: str) -> str:
+  return re.sub(r'[^a-z0-9]+', '_', text.lower()).strip('_')
+
+
+def row_figure(path: str, label: str, metric: str, key: str, published: str,
+               results: List[Dict]) -> Optional[Dict]:
+  """Draws one row's figure to `path`; returns what was drawn (lines, band, reference, marks),
+  or None when no seed logged `key` during training."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use('Agg')
+  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  scalar = f'eval/{metric}/{key}'
+  drawn = {'lines': {}, 'band': None, 'reference': None, 'selected': {}}
+  fig, ax = plt.subplots(figsize=(7, 4.2))
+  for result in results:
+    steps, values = curve(result['workdir'], scalar)
+    per_epoch = steps_per_epoch(result['workdir'])
+    if not len(steps) or not per_epoch:
+      continue
+    seed = result['seed']
+    epochs = steps / per_epoch
+    (line,) = ax.plot(epochs, values, label=f'seed {seed}', lw=1.2)
+    drawn['lines'][seed] = line.get_xydata()  # What the figure holds, read back from it.
+    summary = result['summary']
+    selected = summary.get('selected_step')
+    if selected is not None and metric in summary:
+      point = (selected / per_epoch, summary[metric][key])
+      (mark,) = ax.plot(*point, marker='*', ms=12, color=line.get_color(), ls='none')
+      drawn['selected'][seed] = tuple(mark.get_xydata()[0])
+  if not drawn['lines']:
+    plt.close(fig)
+    return None
+  if parse_published(published):
+    value, pm = parse_published(published)
+    band = ax.axhspan(value - pm, value + pm, color='tab:red', alpha=0.15)
+    if hasattr(band, 'get_height'):  # A Rectangle (matplotlib >= 3.9), else a Polygon.
+      drawn['band'] = (band.get_y(), band.get_y() + band.get_height())
+    else:
+      ys = np.asarray(band.get_xy())[:, 1]
+      drawn['band'] = (float(ys.min()), float(ys.max()))
+    ax.axhline(value, color='tab:red', lw=1, label=f'published {published}')
+  reference = results[0]['summary'].get('reference', {}).get(metric, {}).get(key)
+  if reference is not None:
+    (real,) = ax.axhline(reference, color='k', ls='--', lw=1, label=f'real data ({reference:.1f})'),
+    drawn['reference'] = float(real.get_ydata()[0])
+  ax.set_xlabel('epoch')
+  ax.set_ylabel(f'{metric} {key}')
+  ax.set_title(f'{label}: {key} during training (★ the checkpoint selected)', fontsize=10)
+  ax.legend(fontsize=8, loc='lower right')
+  ax.grid(alpha=0.3)
+  fig.tight_layout()
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  fig.savefig(path + '.tmp.png', dpi=100)
+  plt.close(fig)
+  os.replace(path + '.tmp.png', path)
+  return drawn
+
+
+def figures_markdown(table_path: str, rows: List[Dict]) -> List[str]:
+  """Writes every row's figures into <table>_files/ beside `table_path`; the Markdown lines
+  that embed them (relative paths)."""
+  from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top
+  folder = os.path.splitext(os.path.basename(table_path))[0] + '_files'
+  out = os.path.join(os.path.dirname(os.path.abspath(table_path)), folder)
+  lines = []
+  for entry in rows:
+    row, results = entry['row'], entry['results']
+    if entry.get('error') or row.real_data or not results:
+      continue
+    for name in row.metrics:
+      key = metrics.get(name).curve_key
+      if not key or name in results[0].get('not_computed', {}):
+        continue
+      file = f'{_slug(row.label)}_{name}_{key}.png'
+      if row_figure(os.path.join(out, file), row.label, name, key, row.published, results):
+        lines += [f'![{row.label}: {name} {key} against epochs]({folder}/{file})', '']
+    first = results[0]
+    selected = first['summary'].get('selected_step')
+    fig2 = os.path.join(first['workdir'], 'figures',
+                        f'fig2_samples_nearest_step_{selected or 0:06d}.png')
+    if selected is not None and os.path.exists(fig2):
+      file = f'{_slug(row.label)}_fig2_seed{first["seed"]}.png'
+      os.makedirs(out, exist_ok=True)
+      shutil.copyfile(fig2, os.path.join(out, file))
+      lines += [f'![{row.label}, seed {first["seed"]}: Fig. 2 at step {selected} (samples; '
+                f'rightmost column: the nearest training example)]({folder}/{file})', '']
+  return lines

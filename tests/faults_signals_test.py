@@ -1,0 +1,65 @@
+"""Signals outside the training loop: a Ctrl-C or SIGTERM at any moment of start-up, during
+--mode=eval and in the launch tools ends the program with one line and 130 / 143, and leaves
+nothing half-written. (In the loop: faults_recovery_test.py's Ctrl-C test.)"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import faults
+from conftest import ROOT, uncached_env
+
+pytestmark = pytest.mark.slow  # Processes started and signalled.
+
+
+def _signalled(args, delay, signum, module='gan_jax.main'):
+  process = subprocess.Popen([sys.executable, '-m', module, *args], cwd=ROOT, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=uncached_env())
+  time.sleep(delay)
+  process.send_signal(signum)
+  stdout, stderr = process.communicate(timeout=120)
+  return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize('delay', [0.2, 0.8, 1.5, 2.5])
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_start_up_stops_the_run_in_one_line(tmp_path, delay, signum):
+  workdir = tmp_path / 'run'
+  result = _signalled([f'--workdir={workdir}', *faults.CLI_RUN], delay, signum)
+  if result.returncode == 128 + signum and 'stopped after step' in result.stderr:
+    # It reached the loop: the step was checkpointed (the loop's own path).
+    return
+  line = faults.one_line(result, status=128 + signum)
+  assert line.startswith('gan_jax: interrupted' if signum == signal.SIGINT else
+                         'gan_jax: terminated (SIGTERM)'), line
+  # Nothing half-written: no checkpoint directory in the making is left as a checkpoint.
+  checkpoints = workdir / 'checkpoints'
+  if checkpoints.exists():
+    assert all(n.isdigit() or 'tmp' in n for n in os.listdir(checkpoints))
+
+
+def test_sigterm_during_eval_is_one_line_and_what_was_scored_is_kept(tmp_path):
+  workdir = tmp_path / 'run'
+  subprocess.run([sys.executable, '-m', 'gan_jax.main', f'--workdir={workdir}',
+                  '--config=tests/tiny_config.py'], cwd=ROOT, check=True, capture_output=True)
+  result = _signalled([f'--workdir={workdir}', '--config=tests/tiny_config.py', '--mode=eval',
+                       '--all_checkpoints'], 3.0, signal.SIGTERM)
+  if result.returncode == 0:
+    pytest.skip('the evaluation finished before the signal')
+  line = faults.one_line(result, status=143)
+  assert line.startswith('gan_jax: terminated (SIGTERM); the evaluations finished so far')
+  for name in os.listdir(workdir / 'eval') if (workdir / 'eval').exists() else []:
+    assert not name.endswith('.tmp')
+
+
+@pytest.mark.parametrize('module, args', [
+    ('launch.reproduce', ['--table=gan_parzen', '--runlocal', '--row=GAN, MNIST']),
+    ('launch.sweep', ['--config=experiments/digits_gan.py:runlocal', '--executor=local']),
+])
+def test_ctrl_c_of_a_launch_tool_is_one_line(tmp_path, module, args):
+  result = _signalled([*args, f'--root={tmp_path / "root"}'], 4.0, signal.SIGINT, module=module)
+  line = faults.one_line(result, status=130)
+  assert line.startswith(f'{module}: interrupted'), line

@@ -1,0 +1,193 @@
+"""Faults that used to give a wrong number without a word (WORKSPACE.md, the fault table).
+
+Each test asserts the message (one line naming the thing and the fix), the files left, and the
+number that would have been wrong: the step resumed from, the classifier used, the pixels read.
+"""
+import os
+import shutil
+
+import ml_collections
+import numpy as np
+import pytest
+
+from gan_jax import data
+from gan_jax import errors
+from gan_jax import train
+from gan_jax.data import idx
+from gan_jax.evaluation import classifier
+
+from conftest import assert_states_identical, small_config, write_idx
+
+
+def _idx_dir(path, images, labels=None, test_labels=None, seed=0):
+  os.makedirs(path)
+  rng = np.random.default_rng(seed)
+  write_idx(str(path / 'train-images-idx3-ubyte'), images)
+  write_idx(str(path / 't10k-images-idx3-ubyte'), images[:20])
+  labels = rng.integers(0, 3, len(images)) if labels is None else labels
+  write_idx(str(path / 'train-labels-idx1-ubyte'), labels)
+  write_idx(str(path / 't10k-labels-idx1-ubyte'),
+            labels[:20] if test_labels is None else test_labels)
+  return str(path)
+
+
+def _eval_config(tmp_path):
+  return ml_collections.ConfigDict(dict(classifier_dir=str(tmp_path / 'classifiers'),
+                                        classifier_steps=5))
+
+
+def test_classifier_cache_is_keyed_by_the_data_not_the_dataset_name(tmp_path):
+  """Two datasets under one name (mnist_gan with another config.data.path, both dirs named
+  'mnist') get their own classifiers: the second's scores are not the first's network's."""
+  rng = np.random.default_rng(0)
+  first = _idx_dir(tmp_path / 'a' / 'mnist', rng.integers(0, 256, (80, 8, 8)))
+  second = _idx_dir(tmp_path / 'b' / 'mnist', 255 - rng.integers(0, 256, (80, 8, 8)), seed=1)
+  config = lambda path: data.default_config('idx', path=path, name='mnist', num_validation=10,
+                                   alternatives=('tfds',))
+  params_a, _, _ = classifier.get_classifier(config(first), _eval_config(tmp_path))
+  params_b, _, accuracy_b = classifier.get_classifier(config(second), _eval_config(tmp_path))
+  assert len(os.listdir(tmp_path / 'classifiers')) == 2
+  # What the second dataset's own classifier is (trained from scratch in another cache).
+  fresh = ml_collections.ConfigDict(dict(classifier_dir=str(tmp_path / 'fresh'),
+                                         classifier_steps=5))
+  params_fresh, _, accuracy_fresh = classifier.get_classifier(config(second), fresh)
+  np.testing.assert_array_equal(params_b['logits']['kernel'], params_fresh['logits']['kernel'])
+  assert accuracy_b == accuracy_fresh
+  assert not np.array_equal(params_a['logits']['kernel'], params_b['logits']['kernel'])
+
+
+def test_fewer_labels_than_images_is_refused_in_one_line(tmp_path):
+  rng = np.random.default_rng(0)
+  path = _idx_dir(tmp_path / 'mnist', rng.integers(0, 256, (80, 8, 8)),
+                  labels=rng.integers(0, 3, 60))
+  config = data.default_config('idx', path=path, name='mnist', num_validation=10,
+                                   alternatives=('tfds',))
+  with pytest.raises(errors.DatasetUnavailableError) as info:
+    classifier.get_classifier(config, _eval_config(tmp_path))
+  assert str(info.value).startswith('the train split of ') and '\n' not in str(info.value)
+  assert '50 labels for 70 images' in str(info.value)  # 10 rows of each held out.
+  assert not os.path.exists(tmp_path / 'classifiers')  # Nothing trained, nothing cached.
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'reshaped', 'keyless'])
+def test_a_damaged_classifier_cache_is_trained_again(tmp_path, damage, caplog):
+  rng = np.random.default_rng(0)
+  path = _idx_dir(tmp_path / 'mnist', rng.integers(0, 256, (80, 8, 8)))
+  config = data.default_config('idx', path=path, name='mnist', num_validation=10,
+                                   alternatives=('tfds',))
+  params, _, accuracy = classifier.get_classifier(config, _eval_config(tmp_path))
+  (entry,) = [str(p) for p in (tmp_path / 'classifiers').iterdir()]
+  with np.load(entry) as f:
+    saved = {k: f[k] for k in f.files}
+  if damage == 'truncated':
+    with open(entry, 'r+b') as f:
+      f.truncate(os.path.getsize(entry) // 2)
+  elif damage == 'reshaped':
+    saved['logits/kernel'] = saved['logits/kernel'][:, :1]
+    np.savez(entry, **saved)
+  else:
+    np.savez(entry, **{k: v for k, v in saved.items() if not k.startswith('meta/')})
+  again, _, accuracy_again = classifier.get_classifier(config, _eval_config(tmp_path))
+  assert 'is unusable' in caplog.text and 'training it again' in caplog.text
+  np.testing.assert_array_equal(again['logits']['kernel'], params['logits']['kernel'])
+  assert accuracy_again == accuracy
+  classifier.load(entry)  # Replaced by a good entry.
+
+
+def _float_idx(path, array):
+  header = bytes([0, 0, 0x0D, array.ndim]) + np.asarray(array.shape, '>u4').tobytes()
+  with open(path, 'wb') as f:
+    f.write(header + array.astype('>f4').tobytes())
+
+
+def test_float_idx_pixels_outside_0_1_are_refused(tmp_path):
+  images = np.random.default_rng(0).integers(0, 256, (30, 8, 8)).astype(np.float32)
+  os.makedirs(tmp_path / 'd')
+  _float_idx(str(tmp_path / 'd' / 'train-images-idx3-ubyte'), images)
+  config = data.default_config('idx', path=str(tmp_path / 'd'), num_validation=5)
+  with pytest.raises(errors.DatasetUnavailableError, match=r'values in \[0, 255\], not the \[0, 1\]'):
+    idx.load(config, 'train')
+  _float_idx(str(tmp_path / 'd' / 'train-images-idx3-ubyte'), images / 255)  # In range: read.
+  np.testing.assert_allclose(data.to_float(idx.load(config, 'train'))[..., 0],
+                             images[:25] / 255, rtol=1e-6)
+
+
+def test_idx_header_claiming_more_dimensions_than_the_file_holds(tmp_path):
+  path = str(tmp_path / 'train-images-idx3-ubyte')
+  with open(path, 'wb') as f:
+    f.write(bytes([0, 0, 0x08, 200]) + b'\x00\x00\x00\x05')
+  with pytest.raises(errors.DatasetUnavailableError, match='fewer than the 804 of its header'):
+    idx.read_idx(path)
+
+
+def _steps(workdir):
+  return sorted(os.listdir(os.path.join(workdir, 'checkpoints')))
+
+
+def _trained_to_4(tmp_path):
+  """(workdir, its checkpoints directory) of a run trained to step 4 (checkpoints 2 and 4)."""
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(small_config(num_train_steps=4), workdir)
+  return workdir, os.path.join(workdir, 'checkpoints')
+
+
+def test_a_checkpoint_whose_name_and_content_disagree_is_set_aside(tmp_path, caplog):
+  """A copy of step 4 named 6: resuming used to restore '6' (holding 4) and fail on saving 6."""
+  workdir, directory = _trained_to_4(tmp_path)
+  shutil.copytree(os.path.join(directory, '4'), os.path.join(directory, '6'))
+  state = train.train_and_evaluate(small_config(num_train_steps=6), workdir)
+  assert int(state.step) == 6
+  assert 'it holds step 4, not the 6 of its name' in caplog.text
+  assert '6.corrupt' in _steps(workdir) and '6' in _steps(workdir)  # Resumed from 4, saved 6.
+
+
+def test_a_step_directory_that_links_to_another_is_set_aside(tmp_path, caplog):
+  workdir, directory = _trained_to_4(tmp_path)
+  os.symlink(os.path.join(directory, '2'), os.path.join(directory, '8'))
+  state = train.train_and_evaluate(small_config(num_train_steps=6), workdir)
+  assert int(state.step) == 6 and 'it holds step 2, not the 8 of its name' in caplog.text
+  assert os.path.islink(os.path.join(directory, '8.corrupt'))
+  assert os.path.isdir(os.path.join(directory, '2'))  # The link's target is untouched.
+
+
+def _seed_0_with_seed_1s_step_6(tmp_path) -> str:
+  """Seed 0's workdir trained to step 4, holding a copy of seed 1's checkpoint of step 6."""
+  ours, theirs = str(tmp_path / 'seed0'), str(tmp_path / 'seed1')
+  train.train_and_evaluate(small_config(num_train_steps=4), ours)
+  train.train_and_evaluate(small_config(num_train_steps=6, seed=1), theirs)
+  shutil.copytree(os.path.join(theirs, 'checkpoints', '6'),
+                  os.path.join(ours, 'checkpoints', '6'))
+  return ours
+
+
+def test_a_checkpoint_of_another_seed_is_set_aside_not_adopted(tmp_path, caplog):
+  ours = _seed_0_with_seed_1s_step_6(tmp_path)
+  straight = train.train_and_evaluate(small_config(num_train_steps=6), str(tmp_path / 'straight'))
+  state = train.train_and_evaluate(small_config(num_train_steps=6), ours)
+  assert 'of another run (seed=1 where this run has seed=0)' in caplog.text
+  assert '6.foreign' in _steps(ours)
+  # Resumed from its own step 4: the result is seed 0's, bit for bit, not seed 1's.
+  assert_states_identical(state, straight)
+
+
+def test_eval_sets_aside_a_foreign_checkpoint_and_scores_its_own(tmp_path, caplog):
+  from gan_jax import evaluate  # pylint: disable=g-import-not-at-top
+  ours = _seed_0_with_seed_1s_step_6(tmp_path)
+  summary = evaluate.evaluate(small_config(num_train_steps=6), ours)
+  assert summary['selected_step'] == 4 and '6.foreign' in _steps(ours)
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'empty', 'not an object'])
+def test_a_damaged_eval_record_is_computed_again(tmp_path, damage, caplog):
+  from gan_jax import evaluate  # pylint: disable=g-import-not-at-top
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(small_config(), workdir)
+  first = evaluate.evaluate(small_config(), workdir)
+  for name in ('step_000006.json', 'reference.json'):
+    path = os.path.join(workdir, 'eval', name)
+    text = {'truncated': open(path).read()[:40], 'empty': '', 'not an object': '[1, 2]'}[damage]
+    with open(path, 'w') as f:
+      f.write(text)
+  again = evaluate.evaluate(small_config(), workdir)
+  assert again == first
+  assert 'step_000006.json' in caplog.text and 'computed again' in caplog.text

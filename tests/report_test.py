@@ -1,0 +1,70 @@
+"""launch/report.py: the row figures hold exactly the logged curves and the published band."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from launch import report
+from launch import tables
+
+
+def test_published_values_are_parsed():
+  assert report.parse_published('225 ± 2') == (225.0, 2.0)
+  assert report.parse_published('7.72 ± .13') == (7.72, 0.13)
+  assert report.parse_published('2057 ± 26') == (2057.0, 26.0)
+  assert report.parse_published('11.24') is None
+  assert report.parse_published('not in the paper') is None
+
+
+def _run(tmp_path, seed, steps_per_epoch, values, selected, torn=False):
+  workdir = tmp_path / f'seed={seed}'
+  os.makedirs(workdir)
+  with open(workdir / 'metrics.jsonl', 'w') as f:
+    for step, value in values:
+      f.write(json.dumps({'step': step, 'd_loss': 1.0}) + '\n')  # Records without the key.
+      f.write(json.dumps({'step': step, 'eval/parzen/test_ll': value,
+                          'eval/parzen/validation_ll': value - 3}) + '\n')
+    if torn:
+      f.write('{"step": 99999, "eval/parzen/te')
+  last = values[-1][0]
+  with open(workdir / 'stop.json', 'w') as f:
+    json.dump({'step': last, 'epoch': last / steps_per_epoch, 'stopped_by': 'early_stopping',
+               'reason': 'test'}, f)
+  summary = {'selected_step': selected, 'parzen': {'test_ll': dict(values)[selected]},
+             'reference': {'parzen': {'test_ll': 240.5}}}
+  return {'workdir': str(workdir), 'seed': seed, 'summary': summary}
+
+
+def test_row_figure_plots_the_logged_values_band_reference_and_selection(tmp_path):
+  runs = [_run(tmp_path, 0, 500, [(5000, 100.0), (10000, 150.0), (15000, 149.0)], 10000),
+          _run(tmp_path, 1, 500, [(5000, 90.0), (10000, 120.0), (15000, 160.5), (20000, 158.0)],
+               15000, torn=True)]
+  path = str(tmp_path / 'out' / 'fig.png')
+  drawn = report.row_figure(path, 'GAN, MNIST', 'parzen', 'test_ll', '225 ± 2', runs)
+  assert os.path.getsize(path) > 0
+  for run in runs:  # Read back independently of the report's reader.
+    with open(os.path.join(run['workdir'], 'metrics.jsonl')) as f:
+      logged = [json.loads(l) for l in f if l.endswith('\n')]
+    expected = [(r['step'] / 500, r['eval/parzen/test_ll']) for r in logged
+                if 'eval/parzen/test_ll' in r]
+    np.testing.assert_array_equal(drawn['lines'][run['seed']], expected)
+  assert drawn['band'] == pytest.approx((223.0, 227.0))
+  assert drawn['reference'] == 240.5
+  assert drawn['selected'] == {0: (20.0, 150.0), 1: (30.0, 160.5)}
+
+
+def test_figures_are_embedded_beside_the_table(tmp_path):
+  run = _run(tmp_path, 0, 500, [(5000, 100.0), (10000, 150.0)], 10000)
+  os.makedirs(os.path.join(run['workdir'], 'figures'))
+  with open(os.path.join(run['workdir'], 'figures', 'fig2_samples_nearest_step_010000.png'),
+            'wb') as f:
+    f.write(b'png')
+  row = tables.Row('GAN, MNIST', 'mnist_gan', (tables.PARZEN,), published='225 ± 2')
+  table = str(tmp_path / 'tables' / 'gan_parzen.md')
+  lines = report.figures_markdown(table, [{'row': row, 'results': [run]}])
+  embedded = [l[l.index('](') + 2:-1] for l in lines if l.startswith('![')]
+  assert embedded == ['gan_parzen_files/gan_mnist_parzen_test_ll.png',
+                      'gan_parzen_files/gan_mnist_fig2_seed0.png']
+  for relative in embedded:
+    assert os.path.exists(os.path.join(tmp_path, 'tables', relative))
