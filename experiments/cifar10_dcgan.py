@@ -6,7 +6,7 @@ parameters of the CIFAR-10 generator presented in Salimans et al. (2016)". So G 
 released 32x32 ImageNet generator (gan_jax/models/radford.py) at half width (c = 64) with z of
 100: 1,563,584 parameters, 32% of Salimans et al.'s ~4.9M. D is the same release's discriminator
 at the same width (1,150,272 parameters; Φ of n_h = 4·4·256 = 4,096): the paper names no other.
-`python -m gan_jax.models.summary --config=experiments/cifar10_dcgan.py` prints every layer.
+`python -m gan_jax.summary --config=experiments/cifar10_dcgan.py` prints every layer.
 Adam lr 1e-4, β1 0.5 for every network (§4); batch 64; D and G updated from the same parameters
 (§5), so that cifar10_dfm.py differs from this file by the denoiser alone.
 """

@@ -145,7 +145,9 @@ class Checkpointer:
       text = str(e)
       reasons = {errno.ENOSPC: 'the disk is full (No space left on device)',
                  errno.EROFS: 'the storage is read-only (Read-only file system)',
-                 errno.EACCES: 'permission was denied'}
+                 errno.EACCES: 'permission was denied',
+                 errno.ENAMETOOLONG: 'a path in it is too long for the file system (File name '
+                                     'too long): choose a shorter --workdir'}
       reason = reasons.get(getattr(e, 'errno', None)) or next(
           (r for code, r in reasons.items() if os.strerror(code) in text), None)
       if reason is None:

@@ -61,10 +61,14 @@ def _one_warning(what: str):
   """A sys/threading hook that logs an exception in one line instead of a traceback: orbax's
   writer threads and tensorstore's callbacks fail when the storage does, and main() reports
   that failure itself."""
+  seen = set()
+
   def hook(args) -> None:
     text = str(args.exc_value)
-    logging.warning('%s: %s: %s', what, args.exc_type.__name__,
-                    text.splitlines()[0][:300] if text else '')
+    line = f'{what}: {args.exc_type.__name__}: {text.splitlines()[0][:300] if text else ""}'
+    if line not in seen:  # Once each: a failed write repeats the same line from every callback.
+      seen.add(line)
+      logging.warning('%s', line)
   return hook
 
 

@@ -105,7 +105,7 @@ def test_legacy_bilinear_resize_matches_tensorflow(tmp_path):
   not load into a process that runs JAX)."""
   import importlib.util  # pylint: disable=g-import-not-at-top
   if importlib.util.find_spec('tensorflow') is None:
-    pytest.skip('TensorFlow is not installed')
+    pytest.skip('needs TensorFlow: pip install -r requirements-tfds.txt')
   pixels = np.random.default_rng(5).integers(0, 256, (2, 32, 24, 3)).astype(np.float32)
   np.save(tmp_path / 'in.npy', pixels)
   subprocess.run([sys.executable, '-c', _TF_RESIZE, str(tmp_path / 'in.npy'),

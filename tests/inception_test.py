@@ -206,7 +206,7 @@ def _import_pytorch_fid():
   Inception classes are pure Python and use none of those ops: declare each one the import asks
   for, then import again.
   """
-  torch = pytest.importorskip('torch', reason='torch is needed only for the pytorch-fid parity')
+  torch = pytest.importorskip('torch', reason='needs torch (for the pytorch-fid parity only): pip install -r requirements-inception.txt')
   for _ in range(10):
     try:
       from pytorch_fid import inception as fid  # pylint: disable=g-import-not-at-top

@@ -6,7 +6,7 @@ import pytest
 
 from gan_jax import models
 from gan_jax.models import radford
-from gan_jax.models import summary
+from gan_jax import summary
 from experiments import imagenet32_dcgan
 
 # The released imagenet/load_pretrained.py, layer by layer at width 1 (ngf = ndf = 128, z 256):

