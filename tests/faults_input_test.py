@@ -220,3 +220,30 @@ def test_launch_refuses_an_empty_root(module, tmp_path):
   result = faults.run(*args, '--root=', module=module)
   assert result.returncode != 0 and 'Traceback' not in result.stderr
   assert '--root is empty' in result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize('module, args, expected', [
+    ('launch.sweep', ['--config=experiments/toy_ring_dfm.py', '--root={file}'],
+     'launch.sweep: error: --root={file} is a file, not a directory'),
+    ('launch.reproduce', ['--table=gan_parzen', '--root={file}'],
+     'launch.reproduce: error: --root={file} is a file, not a directory'),
+    ('launch.reproduce', ['--table=gan_parzen', '--root={dir}', '--output={dir}'],
+     'launch.reproduce: error: --output={dir} is a directory'),
+    ('launch.fetch_data', ['mnist', '--dir={file}'],
+     'launch.fetch_data: error: --dir={file} is a file, not a directory'),
+    ('launch.sweep', ['--config={raising}', '--root={dir}'],
+     'sweep() raised RuntimeError: boom; fix the experiment file'),
+])
+def test_launch_tools_refuse_a_wrong_path_or_a_broken_sweep_in_one_line(module, args, expected,
+                                                                         tmp_path):
+  paths = {'file': str(tmp_path / 'a_file'), 'dir': str(tmp_path / 'a_dir'),
+           'raising': str(tmp_path / 'raising.py')}
+  open(paths['file'], 'w').close()
+  os.makedirs(paths['dir'])
+  with open(paths['raising'], 'w') as f:
+    f.write('from experiments import digits_gan\nget_config = digits_gan.get_config\n'
+            'def sweep():\n  raise RuntimeError("boom")\n')
+  before = faults.snapshot(str(tmp_path))
+  line = faults.one_line(faults.run(*[a.format(**paths) for a in args], module=module))
+  assert expected.format(**paths) in line
+  assert faults.snapshot(str(tmp_path)) == before  # Nothing written.

@@ -97,7 +97,10 @@ DAMAGES = [_truncate_array_file, _flip_bytes_in_array_files, _garble_manifest,
 def test_damaged_newest_checkpoint_is_set_aside_and_the_run_resumes_exactly(
     damage, trained, straight, tmp_path, caplog):
   workdir = _copy_of(trained, tmp_path)
+  before = _checkpoint_state(workdir, 6)
   damage(os.path.join(workdir, 'checkpoints', '6'))
+  if damage is not _invalid_data_position:  # The damage reaches what a restore reads.
+    assert _read_differs(workdir, 6, before), f'{damage.__name__} changed nothing restore reads'
   resumed = train.train_and_evaluate(small_config(), workdir)  # Falls back to 4, redoes 5-6.
   assert 'checkpoint at step 6 is ' in caplog.text and '6.corrupt' in caplog.text
   assert 'different model' not in caplog.text
@@ -130,6 +133,19 @@ def test_eval_sets_a_damaged_checkpoint_aside_and_scores_the_others(tmp_path, ca
 
 
 # ---------------------------------------------------------------- processes killed and stopped
+
+def _read_differs(workdir, step, before) -> bool:
+  """Whether the saved state now reads differently from `before` (or cannot be read at all)."""
+  try:
+    after = _checkpoint_state(workdir, step)
+  except Exception:  # pylint: disable=broad-except  (any read failure: the damage was read)
+    return True
+  import jax  # pylint: disable=g-import-not-at-top
+  leaves_before, leaves_after = jax.tree.leaves(before), jax.tree.leaves(after)
+  return len(leaves_before) != len(leaves_after) or any(
+      not np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(leaves_before,
+                                                                       leaves_after))
+
 
 def _checkpoint_state(workdir, step):
   import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top

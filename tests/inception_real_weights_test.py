@@ -12,6 +12,8 @@ import sys
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # A 299x299 InceptionV3 in torch and in Flax: CI, not the fast loop.
+
 from gan_jax import errors
 from gan_jax.evaluation import convert_inception_weights as convert
 from gan_jax.evaluation import feature_cache

@@ -189,7 +189,7 @@ def test_outputs_are_distributions_and_batching_does_not_change_them(variables, 
 
 def test_reading_a_pth_without_torch_says_what_to_install(monkeypatch, tmp_path):
   monkeypatch.setitem(sys.modules, 'torch', None)  # As if torch were not installed.
-  with pytest.raises(errors.ConfigError, match='pip install torch'):
+  with pytest.raises(errors.ConfigError, match='pip install -r requirements-inception.txt'):
     convert.read_state_dict(str(tmp_path / 'weights.pth'))
 
 
@@ -274,6 +274,7 @@ def pytorch_fid_network():
   return torch, net, wrapper
 
 
+@pytest.mark.slow  # Against pytorch-fid (torch): CI runs it, the fast loop does not.
 def test_matches_pytorch_fid(pytorch_fid_network, images):
   """pool3 and the unbiased logits within TOLERANCE (measured: ~3e-5 and ~1e-5 absolute, on
   values of order 0.5; a count_include_pad or Mixed_7c pooling mistake differs by ~0.3)."""
@@ -295,6 +296,7 @@ def test_matches_pytorch_fid(pytorch_fid_network, images):
   _assert_parity(pool3_64, torch_pool3)
 
 
+@pytest.mark.slow
 def test_converter_command_line(pytorch_fid_network, tmp_path):
   torch, net, _ = pytorch_fid_network
   pth, npz = str(tmp_path / 'fid.pth'), str(tmp_path / 'fid.npz')
