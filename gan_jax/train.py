@@ -223,11 +223,13 @@ def _train(config, workdir, dataset, spec, state, rngs, primary,
           scores = {selection: parallel.from_primary(scores.get(selection, float('nan')))}
           if early_stopping.counts(step, config.eval.every_steps):
             progress = early_stopping.update(progress, step, scores[selection], rule.min_delta)
-            converged = early_stopping.should_stop(progress, rule.patience) and not last
+            # Process 0's decision (only it read the history back from metrics.jsonl).
+            converged = bool(parallel.from_primary(float(
+                early_stopping.should_stop(progress, rule.patience) and not last)))
       if primary and (last or step % config.sample_every_steps == 0):
         _write_samples(workdir, step, generate(parallel.unreplicate(state.generator), fixed_z),
                        log)
-      if checkpoint_now or converged:
+      if checkpoint_now:  # (Every evaluation with a selection metric is one.)
         checkpointer.save(step, parallel.unreplicate(state), batches.get_state(), force=True,
                           metrics=scores if selection in scores else None)
       if converged or (last and primary):
