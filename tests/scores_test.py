@@ -91,3 +91,25 @@ def test_fid_from_features_equals_fid_from_their_statistics(n1, n2):
   y = rng.standard_normal((n2, 50)) * 2.0 + 1.0
   expected = scores.frechet_distance(*scores.gaussian_statistics(x), *scores.gaussian_statistics(y))
   assert scores.feature_frechet_distance(x, y) == pytest.approx(expected, rel=1e-8)
+
+
+def _openai_inception_score(preds, splits):
+  """openai/improved-gan's inception_score.py, its split loop transcribed (floor indexing)."""
+  scores_ = []
+  for i in range(splits):
+    part = preds[(i * preds.shape[0] // splits):((i + 1) * preds.shape[0] // splits), :]
+    kl = part * (np.log(part) - np.log(np.expand_dims(np.mean(part, 0), 0)))
+    kl = np.mean(np.sum(kl, 1))
+    scores_.append(np.exp(kl))
+  return np.mean(scores_), np.std(scores_)
+
+
+def test_inception_score_splits_as_openai_when_the_count_does_not_divide():
+  logits = np.random.default_rng(3).normal(size=(997, 10)) * 2
+  probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+  ours = scores.inception_score(probs, num_splits=10)
+  np.testing.assert_allclose(ours, _openai_inception_score(probs, 10), rtol=1e-12)
+  # np.array_split's remainder-first splits give another number on the same posteriors.
+  first_heavy = [np.exp(np.mean(np.sum(p * (np.log(p) - np.log(p.mean(0, keepdims=True))), 1)))
+                 for p in np.array_split(probs, 10)]
+  assert abs(np.mean(first_heavy) - ours[0]) > 1e-6

@@ -16,12 +16,17 @@ def inception_score(probs: np.ndarray, num_splits: int = 10) -> Tuple[float, flo
   """exp(E_x KL(p(y|x) || p(y))) on each of `num_splits` equal splits; (mean, std) over splits.
 
   The standard protocol: 50,000 samples in 10 splits of 5,000, p(y) the split's mean posterior.
+  Split i holds rows [i N // splits, (i + 1) N // splits), as openai/improved-gan's
+  inception_score.py indexes them (np.array_split puts the remainder first instead, which gives
+  another score when splits does not divide N).
   """
   probs = np.asarray(probs, np.float64)
   if probs.ndim != 2 or len(probs) < num_splits:
     raise ValueError(f'need posteriors [N >= num_splits={num_splits}, classes], got {probs.shape}')
   split_scores = []
-  for part in np.array_split(probs, num_splits):
+  n = len(probs)
+  for i in range(num_splits):
+    part = probs[i * n // num_splits:(i + 1) * n // num_splits]
     marginal = part.mean(axis=0, keepdims=True)
     with np.errstate(divide='ignore', invalid='ignore'):
       kl = np.where(part > 0, part * (np.log(part) - np.log(marginal)), 0.0).sum(axis=1)
