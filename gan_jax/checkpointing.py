@@ -196,9 +196,10 @@ class Checkpointer:
             f'{", ".join(f"{k}={_get(saved, k)!r}" for k in differ[:3])} where this run has '
             f'{", ".join(f"{k}={_get(workdir_lib.as_dict(self._config), k)!r}" for k in differ[:3])}')
     inside = getattr(state, 'step', None)
-    if inside is not None and int(np.asarray(jax.device_get(inside))) != step:
-      raise CorruptCheckpoint(f'it holds step {int(np.asarray(jax.device_get(inside)))}, not '
-                              f'the {step} of its name: a copy or a link of another checkpoint')
+    inside = None if inside is None else int(np.asarray(jax.device_get(inside)))
+    if inside is not None and inside != step:
+      raise CorruptCheckpoint(f'it holds step {inside}, not the {step} of its name: a copy or a '
+                              'link of another checkpoint')
     if not has_checksums:
       logging.warning('The checkpoint at step %d in %s has no checksums (written by an older '
                       'version): restored unverified.', step, self.directory)
