@@ -19,7 +19,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
 import tempfile
 from typing import Dict, List, Optional

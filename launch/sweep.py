@@ -40,10 +40,8 @@ import os
 import shutil
 import sys
 
-from absl import app
 from absl import flags
 
-from gan_jax import errors
 from launch import executors
 from launch import plan
 
