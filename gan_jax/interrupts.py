@@ -13,6 +13,7 @@ step (a signal already received counts), and a second Ctrl-C interrupts at once;
 processes jax's preemption service picks the step at which every process stops.
 """
 import signal
+import sys
 import threading
 
 from absl import logging
@@ -41,6 +42,19 @@ def _raise(signum, frame):
   raise Interrupted(signum)
 
 
+def _unraisable(hook):
+  """sys.unraisablehook that stays silent for an Interrupted raised where Python cannot propagate
+  it (a signal that lands in a gc callback or a __del__ prints "Exception ignored in ...
+  Traceback" otherwise): the signal is remembered, and `check` or the loop acts on it."""
+
+  def unraisable(info):
+    if not isinstance(info.exc_value, Interrupted):
+      hook(info)
+
+  unraisable.wrapped = hook
+  return unraisable
+
+
 def _main_thread() -> bool:
   return threading.current_thread() is threading.main_thread()
 
@@ -50,6 +64,8 @@ def install() -> None:
   if _main_thread():
     for signum in _SIGNALS:
       signal.signal(signum, _remember)
+  if not hasattr(sys.unraisablehook, 'wrapped'):
+    sys.unraisablehook = _unraisable(sys.unraisablehook)
 
 
 def arm() -> None:
