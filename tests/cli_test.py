@@ -11,11 +11,11 @@ import orbax.checkpoint as ocp
 import pytest
 
 from conftest import ROOT, uncached_env
+import processes
 
 
 def run_main(*args, workdir, **kwargs):
-  return subprocess.run([sys.executable, '-m', 'gan_jax.main', f'--workdir={workdir}', *args],
-                        cwd=ROOT, capture_output=True, text=True, check=False, **kwargs)
+  return processes.run('gan_jax.main', [f'--workdir={workdir}', *args], **kwargs)
 
 
 def assert_one_line_error(result, *fragments):

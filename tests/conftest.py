@@ -12,9 +12,11 @@ if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
 
 # One persistent XLA compilation cache for the whole suite and the processes it starts (they
-# inherit the environment): the same tiny models are compiled by dozens of tests.
-os.environ.setdefault('JAX_COMPILATION_CACHE_DIR',
-                      os.path.join(tempfile.gettempdir(), 'gan_jax_tests_xla_cache'))
+# inherit the environment): the same tiny models are compiled by dozens of tests. One for each
+# pytest-xdist worker: JAX writes an entry in place, and a reader beside the writer would load a
+# truncated one.
+os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', os.path.join(
+    tempfile.gettempdir(), 'gan_jax_tests_xla_cache' + os.environ.get('PYTEST_XDIST_WORKER', '')))
 os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
 os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES', '0')
 

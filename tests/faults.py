@@ -1,15 +1,12 @@
 """Helpers of the fault-injection tests (faults_recovery_test.py, faults_input_test.py)."""
 import glob
 import os
-import subprocess
-import sys
 
-from conftest import ROOT
+import processes
 
 
 def run(*args, module='gan_jax.main', **kwargs):
-  return subprocess.run([sys.executable, '-m', module, *args], cwd=ROOT, capture_output=True,
-                        text=True, check=False, **kwargs)
+  return processes.run(module, args, **kwargs)
 
 
 def one_line(result, status=1):

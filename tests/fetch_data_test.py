@@ -6,13 +6,12 @@ network; the real fetch is exercised by .ci/run and checked in mnist_test.py.
 import hashlib
 import io
 import os
-import subprocess
 import sys
 import tarfile
 
 import pytest
 
-from conftest import ROOT
+import processes
 from launch import fetch_data
 
 _CONTENT = {'a-idx1-ubyte': b'\x00\x00\x08\x01\x00\x00\x00\x02\x05\x07',
@@ -87,9 +86,7 @@ def test_a_bad_file_already_there_is_reported_and_kept(tmp_path, fake_dataset):
 
 
 def _cli(tmp_path, path_env, *args):
-  env = {**os.environ, 'PATH': path_env}
-  return subprocess.run([sys.executable, '-m', 'launch.fetch_data', *args], cwd=ROOT, env=env,
-                        capture_output=True, text=True, check=False)
+  return processes.run('launch.fetch_data', args, env={**os.environ, 'PATH': path_env})
 
 
 def test_cli_without_npm_or_with_npm_failing_is_one_line_saying_what_to_do(tmp_path):

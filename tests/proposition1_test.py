@@ -24,7 +24,7 @@ def _fixed_generator():
   return state_lib.ModelState.create(apply_fn=g.apply, params=params, tx=optax.identity())
 
 
-def _train_discriminator(num_steps=4000, batch=512):
+def _train_discriminator(num_steps=1500, batch=512):
   d = mlp.MaxoutDiscriminator(hidden_units=(32, 32), num_pieces=4, init_range=0.3,
                               input_keep=1.0, hidden_keep=1.0)
   d_state = state_lib.create_model_state(d, jax.random.PRNGKey(0), jnp.zeros((1, 1)),

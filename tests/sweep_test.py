@@ -5,7 +5,6 @@ import json
 import os
 import re
 import shlex
-import subprocess
 import sys
 import textwrap
 
@@ -21,6 +20,7 @@ from launch import overrides
 from launch import plan
 
 from conftest import ROOT
+import processes
 
 EXPERIMENTS = sorted(
     os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, 'experiments', '*.py'))
@@ -30,8 +30,7 @@ SWEPT = [name for name in EXPERIMENTS
 
 
 def run_sweep(*args, env=None):
-  return subprocess.run([sys.executable, '-m', 'launch.sweep', *args], cwd=ROOT,
-                        capture_output=True, text=True, check=False, env=env)
+  return processes.run('launch.sweep', args, env=env)
 
 
 def parse_like_main(args):
