@@ -19,9 +19,10 @@ def get_config(arg=None):
   config.log_every_steps = 200
   config.checkpoint_every_steps = 2000
   config.sample_every_steps = 1000
-  # + offline IS / FID and KID in a digit classifier's space.
-  config.eval.metrics = ('parzen', 'classifier', 'kid')
-  config.eval.kid_space = 'classifier'
+  # + offline IS / FID, KID, precision / recall and density / coverage in a digit
+  # classifier's space.
+  config.eval.metrics = ('parzen', 'classifier', 'kid', 'precision_recall', 'density_coverage')
+  config.eval.kid_space = config.eval.pr_space = config.eval.dc_space = 'classifier'
   if common.is_runlocal(arg):
     common.shrink_for_runlocal(config)
   return config

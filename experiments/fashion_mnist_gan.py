@@ -12,9 +12,10 @@ def get_config(arg=None):
   config = mnist_gan.get_config()
   config.data = data.default_config('idx', path=idx.FASHION_MNIST_DIR, alternatives=('tfds',),
                                     name='fashion_mnist')
-  # + offline IS / FID and KID in a Fashion-MNIST classifier's space.
-  config.eval.metrics = ('parzen', 'classifier', 'kid')
-  config.eval.kid_space = 'classifier'
+  # + offline IS / FID, KID, precision / recall and density / coverage in a Fashion-MNIST
+  # classifier's space.
+  config.eval.metrics = ('parzen', 'classifier', 'kid', 'precision_recall', 'density_coverage')
+  config.eval.kid_space = config.eval.pr_space = config.eval.dc_space = 'classifier'
   if common.is_runlocal(arg):
     common.shrink_for_runlocal(config)
   return config

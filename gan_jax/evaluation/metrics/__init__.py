@@ -14,13 +14,17 @@ from gan_jax import errors
 from gan_jax.evaluation import sampling
 from gan_jax.evaluation.metrics import base
 from gan_jax.evaluation.metrics import context as context_lib
+from gan_jax.evaluation.metrics import density_coverage
 from gan_jax.evaluation.metrics import feature_scores
 from gan_jax.evaluation.metrics import kid
 from gan_jax.evaluation.metrics import modes
 from gan_jax.evaluation.metrics import parzen
+from gan_jax.evaluation.metrics import precision_recall
 
 METRICS = {m.name: m for m in (parzen.Parzen, feature_scores.Inception,
-                               feature_scores.Classifier, modes.Modes, kid.KID)}
+                               feature_scores.Classifier, modes.Modes, kid.KID,
+                               precision_recall.PrecisionRecall,
+                               density_coverage.DensityCoverage)}
 
 Context = context_lib.Context
 

@@ -8,10 +8,8 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from gan_jax import errors
 from gan_jax.evaluation.metrics import base
-from gan_jax.evaluation.metrics import context as context_lib
-from gan_jax.evaluation.metrics import feature_scores
+from gan_jax.evaluation.metrics import feature_sets
 
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -45,54 +43,23 @@ def kernel_inception_distance(features: np.ndarray, reference: np.ndarray, num_s
   return float(np.mean(values)), float(np.std(values))
 
 
-class KID(base.Metric):
-  """In config.eval.kid_space, on the samples of that space's IS / FID (context.samples_of), so
-  both share one pass of the network."""
+class KID(feature_sets.FeatureSetMetric):
+  """In config.eval.kid_space, on the samples of that space's IS / FID."""
   name = 'kid'
+  prefix = 'kid'
   defaults = dict(
       kid_space='inception',  # or 'classifier' (offline).
       kid_subsets=100,  # Bińkowski et al.'s released code: 100 subsets of 1,000.
       kid_subset_size=1000,
   )
+  minimums = dict(kid_subsets=1, kid_subset_size=2)
 
-  @classmethod
-  def validate(cls, config) -> None:
-    ev = config.eval
-    if ev.kid_space not in context_lib.SPACES:
-      raise errors.ConfigError(f'config.eval.kid_space={ev.kid_space!r} is unknown; use one of '
-                               f'{list(context_lib.SPACES)}')
-    if ev.kid_space == 'inception':  # The Inception metric's samples and preprocessing.
-      feature_scores.Inception.validate(config)
-    for key in ('kid_subsets', 'kid_subset_size'):
-      if not (isinstance(ev[key], int) and ev[key] >= (2 if key == 'kid_subset_size' else 1)):
-        raise errors.ConfigError(f'config.eval.{key}={ev[key]!r} must be an integer >= '
-                                 f'{2 if key == "kid_subset_size" else 1}')
-
-  @classmethod
-  def missing_input(cls, config):
-    if config.eval.kid_space == 'inception':
-      return context_lib.inception_weights_missing(config.eval)
-    return None
-
-  def __init__(self, config, context):
-    super().__init__(config, context)
-    self.features = context.space(config.eval.kid_space)
-
-  def __call__(self, samples: base.Samples) -> Dict:
-    return self._score(samples, reference=False)
-
-  def reference(self, real: base.RealRows) -> Dict:
-    return self._score(real, reference=True)
-
-  def _score(self, samples: base.Samples, reference: bool) -> Dict:
+  def compare(self, features, test_features) -> Dict:
     ev = self.config.eval
-    _, features = self.features.outputs(
-        samples, *context_lib.samples_of(ev.kid_space, ev, reference))
-    mean, std = kernel_inception_distance(features, self.features.test_features, ev.kid_subsets,
+    mean, std = kernel_inception_distance(features, test_features, ev.kid_subsets,
                                           ev.kid_subset_size, seed=ev.seed)
-    return {'kid': mean, 'kid_std': std, 'space': ev.kid_space, 'num_samples': len(features),
-            'subset_size': int(min(ev.kid_subset_size, len(features),
-                                   len(self.features.test_features)))}
+    return {'kid': mean, 'kid_std': std,
+            'subset_size': int(min(ev.kid_subset_size, len(features), len(test_features)))}
 
   @staticmethod
   def describe(result: Dict) -> str:

@@ -1,0 +1,42 @@
+"""Published FID reference statistics: the Gaussian (mean `mu`, covariance `sigma`) of a dataset's
+Inception pool3 features, as the TTUR release ships them (`fid_stats_cifar10_train.npz`, ...),
+which is what most papers' FIDs are computed against. Read as an .npz without pickles."""
+import os
+from typing import Tuple
+
+import numpy as np
+
+from gan_jax import errors
+
+CONFIG_KEY = 'config.eval.fid_reference_stats'
+
+
+def load(path: str, dim: int) -> Tuple[np.ndarray, np.ndarray]:
+  """(mu [dim], sigma [dim, dim]) float64 of the .npz at `path`; one-line errors for a missing
+  or unreadable file, missing keys, a shape other than the features' and non-finite values."""
+  path = os.path.expanduser(path)
+  where = f'{CONFIG_KEY}={path}'
+  if not os.path.isfile(path):
+    raise errors.ConfigError(f'{where}: no such file; give the .npz of published statistics '
+                             '(keys mu and sigma, e.g. TTUR\'s fid_stats_cifar10_train.npz)')
+  try:
+    with np.load(path, allow_pickle=False) as f:
+      if not hasattr(f, 'files'):
+        raise ValueError('not an .npz archive')
+      missing = [k for k in ('mu', 'sigma') if k not in f.files]
+      if missing:
+        raise errors.ConfigError(f'{where} has no {" or ".join(missing)} (its keys: '
+                                 f'{sorted(f.files)}); it needs mu and sigma, as TTUR\'s files')
+      mu, sigma = np.asarray(f['mu'], np.float64), np.asarray(f['sigma'], np.float64)
+  except errors.ConfigError:
+    raise
+  except (ValueError, OSError, EOFError) as e:  # Not an .npz, truncated, or holds pickles.
+    raise errors.ConfigError(f'{where} cannot be read as an .npz without pickles '
+                             f'({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""})')
+  if mu.shape != (dim,) or sigma.shape != (dim, dim):
+    raise errors.ConfigError(f'{where}: mu {mu.shape} and sigma {sigma.shape} do not fit the '
+                             f'{dim}-d features of the configured Inception weights (expected '
+                             f'({dim},) and ({dim}, {dim}))')
+  if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sigma))):
+    raise errors.ConfigError(f'{where}: mu or sigma holds NaN or infinity')
+  return mu, sigma
