@@ -10,7 +10,6 @@ at the same width (1,150,272 parameters; Φ of n_h = 4·4·256 = 4,096): the pap
 Adam lr 1e-4, β1 0.5 for every network (§4); batch 64; D and G updated from the same parameters
 (§5), so that cifar10_dfm.py differs from this file by the denoiser alone.
 """
-import ml_collections
 
 from experiments import common
 from gan_jax import data
@@ -24,10 +23,7 @@ def dcgan_config(width: float = 0.5):
   config.batch_size = 64
   config.update_rule = 'simultaneous'
   config.noise.dim = 100
-  config.generator = ml_collections.ConfigDict(dict(name='radford', width=width,
-                                                    output_activation='sigmoid'))
-  config.init_output_bias_from_data = False
-  config.discriminator = ml_collections.ConfigDict(dict(name='radford', width=width))
+  common.radford_networks(config, width)
   config.optimizer = common.adam(1e-4, b1=0.5)  # §4: Adam lr 1e-4, β1 0.5 for every network.
   config.log_every_steps = 500
   config.checkpoint_every_steps = 5000

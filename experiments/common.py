@@ -9,6 +9,7 @@ from gan_jax import data
 from gan_jax import early_stopping
 from gan_jax import errors
 from gan_jax import models
+from gan_jax.models import radford
 from gan_jax.evaluation import metrics
 
 
@@ -26,6 +27,17 @@ def adam(learning_rate: float, b1: float = 0.5) -> ml_collections.ConfigDict:
   config.update(name='adam', learning_rate=learning_rate, lr_decay_factor=1.0,
                 min_learning_rate=0.0, b1=b1)
   return config
+
+
+def radford_networks(config: ml_collections.ConfigDict, width: float) -> None:
+  """config.generator / config.discriminator: Radford et al.'s networks at `width`, as released
+  (gan_jax/models/radford.py): tanh on [-1, 1], Theano's layout, batch-norm epsilon 1e-8. Every
+  field is written out, so a workdir's config.json says which networks it trained."""
+  release = dict(name='radford', width=width, layout='release',
+                 batch_norm_epsilon=radford.RELEASE_EPSILON)
+  config.generator = ml_collections.ConfigDict(dict(release, output_activation='tanh'))
+  config.discriminator = ml_collections.ConfigDict(release)
+  config.init_output_bias_from_data = False
 
 
 def base_config() -> ml_collections.ConfigDict:

@@ -5,7 +5,6 @@
 fashion_mnist_32_dfm.py differs by the denoiser alone. Scored offline by IS / FID and KID in a
 Fashion-MNIST classifier's space (the classifier trained on the padded images), and by FID in the
 real Inception's pool3 space when config.eval.inception_weights is given (launch/tables.py)."""
-import ml_collections
 
 from experiments import common
 from gan_jax import data
@@ -22,10 +21,7 @@ def get_config(arg=None):
   config.batch_size = 64
   config.update_rule = 'simultaneous'
   config.noise.dim = 100
-  config.generator = ml_collections.ConfigDict(dict(name='radford', width=0.25,
-                                                    output_activation='sigmoid'))
-  config.init_output_bias_from_data = False
-  config.discriminator = ml_collections.ConfigDict(dict(name='radford', width=0.25))
+  common.radford_networks(config, 0.25)
   config.optimizer = common.adam(1e-4, b1=0.5)
   config.log_every_steps = 100
   config.checkpoint_every_steps = 500

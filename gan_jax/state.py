@@ -70,7 +70,8 @@ def create_train_state(config, dataset, spec, rng: jax.Array) -> GANState:
   """The initial GANState of `config` for `dataset` (gan_jax.data.Dataset: its example shape,
   steps per epoch and pixel means) under `spec` (gan_jax.steps.StepSpec: k and the pmap axis)."""
   generator = models.build_generator(config.generator, dataset.example_shape, spec.axis_name)
-  discriminator = models.build_discriminator(config.discriminator, spec.axis_name)
+  discriminator = models.build_discriminator(config.discriminator, spec.axis_name,
+                                             config.generator)
   # Schedules count each network's own updates: D makes k of them per iteration.
   g_tx = optim.make_optimizer(config.optimizer, dataset.steps_per_epoch,
                               max_col_norm=config.generator_max_col_norm)

@@ -16,7 +16,10 @@ RESUMABLE_PREFIXES = ('early_stopping.', 'eval.')
 # Keys added to the code after runs were made, with the value that gives the behaviour those runs
 # had: a config.json without the key is read as having that value (so it still resumes and is
 # evaluated, while any other value is a different run).
-ADDED_KEYS = {'generator_max_col_norm': 0.0, 'data.pad': 0}
+ADDED_KEYS = {'generator_max_col_norm': 0.0, 'data.pad': 0,
+              # Radford's networks before they were made as released (models/radford.py).
+              'generator.layout': 'flax', 'discriminator.layout': 'flax',
+              'generator.batch_norm_epsilon': 1e-5, 'discriminator.batch_norm_epsilon': 1e-5}
 
 # Keys renamed after runs were made (old name -> new name), the meaning of their values unchanged:
 # generator_loss named G's loss when D's was always -V; `loss` names the D/G pair, and the two

@@ -89,17 +89,20 @@ def test_the_dfm_experiments_use_the_networks_the_paper_states(capsys):
   assert 'n_h = 4,096' in capsys.readouterr().out
 
 
+@pytest.mark.parametrize('padding, flax_padding', [('same', 'SAME'),
+                                                   ('release', ((1, 2), (1, 2)))])
 @pytest.mark.parametrize('shape', [(2, 4, 4, 3), (1, 5, 3, 2)])
-def test_the_sub_pixel_transposed_convolution_is_flax_s(shape):
+def test_the_sub_pixel_transposed_convolution_is_flax_s(shape, padding, flax_padding):
   """G's stride-2 layers (subpixel.py): the numbers and gradients of nn.ConvTranspose((3, 3),
-  strides 2, 'SAME', no bias) with the same 'kernel' parameter, odd sizes included."""
+  strides 2, no bias) padded 'SAME' or as the release, with the same 'kernel' parameter, odd
+  sizes included."""
   import flax.linen as nn  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
   from gan_jax.models import subpixel  # pylint: disable=g-import-not-at-top
   x = jnp.asarray(np.random.default_rng(0).standard_normal(shape), jnp.float32)
-  flax_layer = nn.ConvTranspose(5, (3, 3), strides=(2, 2), padding='SAME', use_bias=False)
+  flax_layer = nn.ConvTranspose(5, (3, 3), strides=(2, 2), padding=flax_padding, use_bias=False)
   variables = flax_layer.init(jax.random.PRNGKey(1), x)
-  ours = subpixel.ConvTransposeStride2(5)
+  ours = subpixel.ConvTransposeStride2(5, padding=padding)
   assert jax.tree.map(jnp.shape, ours.init(jax.random.PRNGKey(1), x)) == jax.tree.map(
       jnp.shape, variables)
   expected = flax_layer.apply(variables, x)

@@ -25,7 +25,7 @@ DISCRIMINATORS = {
 
 # Set by the code that runs the model, never by the config: the pmap axis over which a model
 # with batch norm computes its batch statistics (data parallelism, gan_jax/parallel.py).
-_RUNTIME_FIELDS = ('batch_axis',)
+_RUNTIME_FIELDS = ('batch_axis', 'input_range')  # input_range: radford.py's pixel range.
 
 
 _REGISTRIES = {'generator': GENERATORS, 'discriminator': DISCRIMINATORS}
@@ -108,9 +108,17 @@ def build_generator(model_config, example_shape: Tuple[int, ...],
                 output_shape=tuple(example_shape))
 
 
-def build_discriminator(model_config, batch_axis: Optional[str] = None) -> nn.Module:
-  """D: example -> (logit of D(x), penultimate features Φ(x))."""
-  return _build('discriminator', model_config, batch_axis)
+def build_discriminator(model_config, batch_axis: Optional[str] = None,
+                        generator_config: Optional[Mapping[str, Any]] = None) -> nn.Module:
+  """D: example -> (logit of D(x), penultimate features Φ(x)). A D that plays on G's pixel
+  range (radford.py) is given it from `generator_config`: declared once, by G's activation."""
+  extra = {}
+  if ('input_range' in model_class('discriminator', model_config).__dataclass_fields__
+      and generator_config is not None):
+    default = getattr(model_class('generator', generator_config), 'output_activation', '')
+    extra['input_range'] = radford.pixel_range(
+        generator_config.get('output_activation', default))
+  return _build('discriminator', model_config, batch_axis, **extra)
 
 
 def parameter_count(params) -> int:

@@ -5,7 +5,9 @@ from typing import Optional
 import flax.linen as nn
 
 
-def batch_norm(train: bool, name: str, batch_axis: Optional[str]) -> nn.BatchNorm:
-  """BN with momentum 0.9 for the running averages; `batch_axis`: the pmap axis (parallel.py)."""
-  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, name=name,
+def batch_norm(train: bool, name: str, batch_axis: Optional[str],
+               epsilon: float = 1e-5) -> nn.BatchNorm:
+  """BN with momentum 0.9 for the running averages; `batch_axis`: the pmap axis (parallel.py);
+  `epsilon` added to the variance (Radford et al.'s release: 1e-8, lib/ops.py)."""
+  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=epsilon, name=name,
                       axis_name=batch_axis if train else None)
