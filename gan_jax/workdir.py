@@ -19,7 +19,9 @@ RESUMABLE_PREFIXES = ('early_stopping.', 'eval.')
 ADDED_KEYS = {'generator_max_col_norm': 0.0, 'data.pad': 0,
               # Radford's networks before they were made as released (models/radford.py).
               'generator.layout': 'flax', 'discriminator.layout': 'flax',
-              'generator.batch_norm_epsilon': 1e-5, 'discriminator.batch_norm_epsilon': 1e-5}
+              'generator.batch_norm_epsilon': 1e-5, 'discriminator.batch_norm_epsilon': 1e-5,
+              # tfds images before their preprocessing could be chosen: as stored.
+              'data.preprocessing': 'none', 'data.image_size': 32}
 
 # Keys renamed after runs were made (old name -> new name), the meaning of their values unchanged:
 # generator_loss named G's loss when D's was always -V; `loss` names the D/G pair, and the two

@@ -46,6 +46,7 @@ import numpy as np
 
 from gan_jax import errors
 from gan_jax import metrics_log
+from gan_jax.data import tfds_source
 from launch import fetch_data
 from launch import overrides
 from launch import plan
@@ -170,7 +171,8 @@ def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_we
           'seconds': train_seconds(workdir), 'stand_in': stand_in,
           'hardware': _read(os.path.join(workdir, 'hardware.json'), {}).get('description',
                                                                              'not recorded'),
-          'not_computed': not_computed}
+          'not_computed': not_computed,
+          'data': tfds_source.describe(config.data) if config.data.source == 'tfds' else ''}
 
 
 def format_metrics(row: tables.Row, results: List[Dict]) -> str:
@@ -228,6 +230,9 @@ def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
     ours = format_metrics(row, results)
     if any(r['stand_in'] for r in results):
       ours += ' (stand-in data)'
+    described = sorted({r.get('data', '') for r in results} - {''})
+    if described:  # Which images (tfds: the dataset and its preprocessing).
+      config += f' ({"; ".join(described)})'
     steps = _steps_cell(results)
     hardware = ', '.join(sorted({r['hardware'] for r in results}))
     wall = _hours(sum(r['seconds'] for r in results))

@@ -95,7 +95,12 @@ TABLES = {
         'Warde-Farley & Bengio (2017), Table 3: Inception score on ImageNet 32x32',
         (Row('DCGAN', 'imagenet32_dcgan', (INCEPTION, PR, DC), published='8.83 ± .14'),
          Row('Denoising feature matching', 'imagenet32_dfm', (INCEPTION, PR, DC),
-             published='9.18 ± .13'))),
+             published='9.18 ± .13')),
+        note=('The config column names the images each row trained on: tfds '
+              'imagenet_resized/32x32 (whole images box-resized) by default; the paper\'s '
+              '"rescaled central crops following Krizhevsky et al. (2012)" are the experiment '
+              'files with --config.data.name=imagenet2012 --config.data.preprocessing='
+              'central_crop (the full ImageNet, downloaded by hand into a manual_dir).')),
     'offline': Table(
         'Offline comparison, GAN vs GAN + denoising feature matching (no published numbers)',
         (Row('Ring of 8 Gaussians, GAN', 'toy_ring_gan', (MODES,), seeds=_FIVE),

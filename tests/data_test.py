@@ -253,3 +253,58 @@ def test_idx_padding_adds_a_zero_border_and_keeps_the_rows(idx_dir):
   padded.pad = -1
   with pytest.raises(errors.ConfigError, match='config.data.pad=-1'):
     data.load_split(padded, 'train')
+
+
+def test_central_crop_cuts_the_middle_square_and_box_resizes_it():
+  from gan_jax.data import tfds_source
+  rng = np.random.default_rng(0)
+  blocks = rng.integers(0, 256, (48, 32, 3))  # Each value fills a 2x2 block: exact averages.
+  tall = np.repeat(np.repeat(blocks, 2, axis=0), 2, axis=1).astype(np.uint8)  # 96 x 64
+  crop = tfds_source.central_crop(tall, 32)
+  np.testing.assert_array_equal(crop, blocks[8:40])  # Rows 16..79 of 96, every column.
+  wide = np.ascontiguousarray(tall.transpose(1, 0, 2))  # 64 x 96: the middle columns.
+  np.testing.assert_array_equal(tfds_source.central_crop(wide, 32), blocks[8:40].transpose(1, 0, 2))
+  # A factor of 1.5 (48 -> 32): each output pixel the area-weighted mean of the input's.
+  image = rng.integers(0, 256, (48, 60, 3)).astype(np.uint8)
+  square = image[:, 6:54].astype(np.float64)
+  weights = np.zeros((32, 48))
+  for o in range(32):
+    for i in range(48):  # Overlap of [1.5 o, 1.5 (o + 1)) with [i, i + 1).
+      weights[o, i] = max(0.0, min(1.5 * (o + 1), i + 1) - max(1.5 * o, i)) / 1.5
+  expected = np.einsum('oi,ij,pj->op', weights, square[..., 0], weights)
+  got = tfds_source.central_crop(image, 32)
+  assert got.shape == (32, 32, 3) and got.dtype == np.uint8
+  np.testing.assert_allclose(got[..., 0], expected, atol=0.5 + 1e-9)  # Rounded to uint8.
+
+
+@pytest.mark.parametrize('in_memory', [True, False])
+def test_imagenet2012_central_crops_on_mock_data(in_memory):
+  """The paper's ImageNet 32x32 from full-size tfds imagenet2012 records (mock ones here, of
+  varied sizes), in memory and read on demand, through the training pipeline."""
+  from gan_jax.data import tfds_source
+  with tfds.testing.mock_data(num_examples=12):
+    config = data.default_config('tfds', name='imagenet2012', test_split='validation',
+                                 num_validation=2, preprocessing='central_crop',
+                                 in_memory=in_memory)
+    train = data.load_split(config, 'train')
+    raw = tfds.builder('imagenet2012').as_data_source('train')
+    shapes = {np.asarray(raw[i]['image']).shape for i in range(10)}
+    expected = np.stack([tfds_source.central_crop(np.asarray(raw[i]['image']), 32)
+                         for i in range(10)])
+    batch = next(iter(data.get_dataset(config, 'train', batch_size=5, seed=0).batches))
+  assert len(shapes) > 1  # The records really are of several sizes.
+  assert train.shape == (10, 32, 32, 3) and train.dtype == np.uint8
+  np.testing.assert_array_equal(np.asarray(train), expected)
+  assert batch.shape == (1, 5, 32, 32, 3)
+  assert tfds_source.describe(config) == ('tfds imagenet2012, central crops box-resized to '
+                                          '32x32')
+
+
+@pytest.mark.parametrize('change, fragment', [
+    ({'preprocessing': 'crop'}, "config.data.preprocessing='crop' is unknown"),
+    ({'preprocessing': 'central_crop', 'downsample': 2}, 'leave config.data.downsample at 1'),
+])
+def test_bad_preprocessing_is_one_line(change, fragment):
+  config = data.default_config('tfds', name='imagenet2012', **change)
+  with pytest.raises(errors.ConfigError, match=fragment.replace('(', r'\(')):
+    data.load_split(config, 'train')

@@ -166,3 +166,24 @@ def test_an_optional_metric_without_its_input_does_not_stop_the_table(tmp_path, 
   assert reached == [('fashion_mnist_32_gan', 0), ('fashion_mnist_32_gan', 0),
                      ('fashion_mnist_32_dfm', 0)]  # Each row stops at its first seed.
   assert len(failed) == 3 and text.count('not run: stopped here by the test') == 3
+
+
+def test_the_config_cell_names_the_images_and_fid_its_reference():
+  """A DFM ImageNet row trained on the paper's central crops, its FID against published
+  statistics: the table says both (from what the run recorded, not from the table's text)."""
+  row = tables.TABLES['dfm_imagenet32'].rows[1]
+  inception = {'is_mean': 9.0, 'is_std': 0.1, 'fid': 12.5, 'fid_reference': 'fid_stats.npz',
+               'num_samples': 50000}
+  pr = {'precision': 0.7, 'recall': 0.6, 'k': 3, 'rows': 10000, 'space': 'inception'}
+  dc = {'density': 0.9, 'coverage': 0.8, 'k': 5, 'rows': 10000, 'space': 'inception'}
+  result = {'summary': {'inception': inception, 'precision_recall': pr, 'density_coverage': dc},
+            'seed': 0, 'steps': 10, 'epochs': None, 'stand_in': '', 'hardware': 'cpu',
+            'seconds': 60.0, 'not_computed': {},
+            'data': 'tfds imagenet2012, central crops box-resized to 32x32'}
+  text = reproduce.markdown('dfm_imagenet32', tables.TABLES['dfm_imagenet32'],
+                            [{'row': row, 'results': [result], 'root': '/r'}], False, 'cmd')
+  line = next(l for l in text.splitlines() if l.startswith(f'| {row.label} |'))
+  assert '`experiments/imagenet32_dfm.py` (tfds imagenet2012, central crops box-resized to ' \
+         '32x32)' in line
+  assert 'IS 9.00 ± 0.10, FID vs fid_stats.npz 12.50' in line
+  assert 'P 0.700, R 0.600 (inception); D 0.900, C 0.800 (inception)' in line

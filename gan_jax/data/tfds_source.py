@@ -6,8 +6,15 @@ TensorFlow. Preparing a stock dataset does need TensorFlow and internet: do it o
 
 A split is read into memory whole, or with config.data.in_memory=False (ImageNet 32x32: 1.28M
 images) kept on disk as a `LazyRows`, which grain's pipeline reads a batch of records at a time.
+
+Each image is preprocessed as it is read (`preprocess`): config.data.downsample (mean-pooling),
+or config.data.preprocessing='central_crop', the ImageNet 32x32 of Warde-Farley & Bengio (2017):
+"rescaled central crops following Krizhevsky et al. (2012)", who rescaled the shorter side to 256
+and cut the central square; here the central square of side min(H, W) is cut and box-resized to
+config.data.image_size (each pixel the area average of what it covers). Use it on
+full-size images: tfds `imagenet2012` (manual download, config.data.manual_dir).
 """
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 
@@ -19,7 +26,29 @@ DEFAULTS = dict(name='mnist', data_dir='', manual_dir='', download=False, num_va
                 train_split='train',  # The tfds split behind 'train'/'validation' (STL-10: unlabelled).
                 test_split='test',  # The tfds split behind 'test' (ImageNet 32x32: validation).
                 in_memory=True,  # False: read records on demand (splits too large for memory).
-                downsample=1)  # Integer factor of mean-pooling per side (STL-10: 96 -> 48 is 2).
+                downsample=1,  # Integer factor of mean-pooling per side (STL-10: 96 -> 48 is 2).
+                preprocessing='none',  # or 'central_crop' (ImageNet 32x32 as the paper made it).
+                image_size=32)  # The side of the central crops.
+PREPROCESSING = ('none', 'central_crop')
+
+
+def describe(data_config) -> str:
+  """What the images are, for a table: the dataset and its preprocessing."""
+  if data_config.get('preprocessing', 'none') == 'central_crop':
+    return (f'tfds {data_config.name}, central crops box-resized to {data_config.image_size}x'
+            f'{data_config.image_size}')
+  return f'tfds {data_config.name}, images as stored'
+
+
+def check(data_config) -> None:
+  """One-line errors for preprocessing keys that cannot work."""
+  preprocessing = data_config.get('preprocessing', 'none')
+  if preprocessing not in PREPROCESSING:
+    raise errors.ConfigError(f'config.data.preprocessing={preprocessing!r} is unknown; use one of '
+                             f'{list(PREPROCESSING)}')
+  if preprocessing == 'central_crop' and data_config.downsample != 1:
+    raise errors.ConfigError('config.data.preprocessing=central_crop resizes the images itself; '
+                             'leave config.data.downsample at 1')
 
 
 def _builder(data_config):
@@ -72,14 +101,42 @@ def downsample(image: np.ndarray, factor: int) -> np.ndarray:
   return np.round(pooled).astype(image.dtype) if image.dtype == np.uint8 else pooled
 
 
+def central_crop(image: np.ndarray, size: int) -> np.ndarray:
+  """The central min(H, W) square of an [H, W, C] uint8 image, box-resized to [size, size, C]."""
+  h, w, _ = image.shape
+  side = min(h, w)
+  top, left = (h - side) // 2, (w - side) // 2
+  square = image[top:top + side, left:left + side]
+  if side == size:
+    return np.ascontiguousarray(square)
+  # Area weights: output pixel o covers [o, o + 1) * side / size of the input, each input pixel
+  # counted by its overlap with that interval (PIL's BOX samples pixel centres instead).
+  scale = side / size
+  low, high = np.arange(size)[:, None] * scale, (np.arange(size)[:, None] + 1) * scale
+  pixels = np.arange(side)[None]
+  weights = np.clip(np.minimum(high, pixels + 1) - np.maximum(low, pixels), 0, None) / scale
+  resized = np.einsum('oi,ijc,pj->opc', weights, square.astype(np.float64), weights)
+  return np.clip(np.round(resized), 0, 255).astype(image.dtype)
+
+
+def preprocess(data_config) -> Callable[[np.ndarray], np.ndarray]:
+  """The per-image transform of config.data (identity when there is none)."""
+  if data_config.get('preprocessing', 'none') == 'central_crop':
+    size = data_config.image_size
+    return lambda image: central_crop(np.asarray(image), size)
+  factor = data_config.downsample
+  return lambda image: downsample(np.asarray(image), factor)
+
+
 class LazyRows:
   """Rows of a tfds data source read on demand, indexed like the uint8 array `_read` returns:
   len, shape, dtype, ndim; an int gives one example, a slice a narrower view, an integer array
-  the stacked examples. Only the records asked for are read (and downsampled)."""
+  the stacked examples. Only the records asked for are read (and preprocessed by `transform`)."""
 
-  def __init__(self, source, key: str, factor: int = 1, rows: Optional[np.ndarray] = None,
+  def __init__(self, source, key: str, transform: Callable = np.asarray,
+               rows: Optional[np.ndarray] = None,
                example: Optional[Tuple[Tuple[int, ...], np.dtype]] = None):
-    self._source, self._key, self._factor = source, key, factor
+    self._source, self._key, self._transform = source, key, transform
     self._rows = np.arange(len(source)) if rows is None else rows
     if example is None:  # (shape, dtype) of one example, from the first record.
       first = self._decode(source[int(self._rows[0])])
@@ -89,14 +146,14 @@ class LazyRows:
     self.ndim = len(self.shape)
 
   def _decode(self, record) -> np.ndarray:
-    return downsample(np.asarray(record[self._key]), self._factor)
+    return self._transform(record[self._key])
 
   def __len__(self) -> int:
     return len(self._rows)
 
   def __getitem__(self, index):
     if isinstance(index, slice):
-      return LazyRows(self._source, self._key, self._factor, self._rows[index], self._example)
+      return LazyRows(self._source, self._key, self._transform, self._rows[index], self._example)
     if np.ndim(index) == 0:
       return self._decode(self._source[int(self._rows[index])])
     records = [int(i) for i in self._rows[np.asarray(index)]]
@@ -112,11 +169,10 @@ class LazyRows:
     return self[np.arange(len(self))].astype(dtype or self.dtype)
 
 
-def _read(source, key: str, factor: int = 1) -> np.ndarray:
-  """Reads every record of a random-access source, images downsampled one at a time so that
-  only the smaller copy of the split is ever held in memory."""
-  return np.stack([downsample(source[i][key], factor) if factor > 1 else source[i][key]
-                   for i in range(len(source))])
+def _read(source, key: str, transform: Callable = np.asarray) -> np.ndarray:
+  """Reads every record of a random-access source, images preprocessed one at a time so that
+  only the preprocessed copy of the split is ever held in memory."""
+  return np.stack([transform(source[i][key]) for i in range(len(source))])
 
 
 def _data_source(builder, data_config, split: str):
@@ -134,7 +190,8 @@ def _data_source(builder, data_config, split: str):
     ) from e
 
 
-def _paper_split(data_config, split: str, key: str, factor: int = 1, lazy: bool = False):
+def _paper_split(data_config, split: str, key: str, transform: Callable = np.asarray,
+                 lazy: bool = False):
   splits.check_split(split)
   builder = _builder(data_config)
   source = _data_source(builder, data_config,
@@ -142,7 +199,7 @@ def _paper_split(data_config, split: str, key: str, factor: int = 1, lazy: bool 
   if len(source) == 0:
     raise errors.DatasetUnavailableError(f'the tfds split behind {split!r} of '
                                          f'{data_config.name!r} is empty')
-  rows = LazyRows(source, key, factor) if lazy else _read(source, key, factor)
+  rows = LazyRows(source, key, transform) if lazy else _read(source, key, transform)
   if split == 'test':
     return rows
   return splits.hold_out_validation(rows, split, data_config.num_validation)
@@ -152,7 +209,8 @@ def load(data_config, split: str):
   """Images [N, H, W, C] uint8 of the paper split: validation = last rows of tfds 'train'.
 
   A numpy array, or a `LazyRows` with config.data.in_memory=False."""
-  return _paper_split(data_config, split, data_config.image_key, data_config.downsample,
+  check(data_config)
+  return _paper_split(data_config, split, data_config.image_key, preprocess(data_config),
                       lazy=not data_config.in_memory)
 
 
