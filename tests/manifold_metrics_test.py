@@ -75,3 +75,24 @@ def test_blocks_do_not_change_the_distances_or_radii():
   np.testing.assert_allclose(radii, [_radius(real, i, 3) for i in range(len(real))], rtol=1e-12)
   with pytest.raises(ValueError, match='1 <= k < 70'):
     nearest_neighbours.kth_neighbour_radii(real, 70)
+
+
+def test_too_few_vectors_for_k_is_one_line_naming_the_key():
+  from conftest import small_config  # pylint: disable=g-import-not-at-top
+  from gan_jax import errors  # pylint: disable=g-import-not-at-top
+
+  class _Context:
+    def space(self, name):
+      return name
+
+  config = small_config()
+  config.eval.pr_space = config.eval.dc_space = 'classifier'
+  rng = np.random.default_rng(6)
+  for metric, key in ((precision_recall.PrecisionRecall, 'pr_k=3'),
+                      (density_coverage.DensityCoverage, 'dc_k=5')):
+    with pytest.raises(errors.ConfigError) as info:
+      metric(config, _Context()).compare(rng.normal(size=(3, 4)), rng.normal(size=(50, 4)))
+    assert f'config.eval.{key} needs more than' in str(info.value)
+    assert 'there are 3 samples and 50 test rows' in str(info.value)
+    result = metric(config, _Context()).compare(rng.normal(size=(20, 4)), rng.normal(size=(50, 4)))
+    assert result['rows'] == 20  # The smaller set's size.
