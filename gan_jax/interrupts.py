@@ -42,10 +42,11 @@ def _raise(signum, frame):
   raise Interrupted(signum)
 
 
-def _unraisable(hook):
-  """sys.unraisablehook that stays silent for an Interrupted raised where Python cannot propagate
-  it (a signal that lands in a gc callback or a __del__ prints "Exception ignored in ...
-  Traceback" otherwise): the signal is remembered, and `check` or the loop acts on it."""
+def silencing(hook):
+  """`hook` as a sys.unraisablehook that stays silent for an Interrupted raised where Python
+  cannot propagate it (a signal that lands in a gc callback or a __del__ prints "Exception
+  ignored in ... Traceback" otherwise): the signal is remembered, and `check` or the loop acts
+  on it. A command that installs its own hook wraps it in this."""
 
   def unraisable(info):
     if not isinstance(info.exc_value, Interrupted):
@@ -65,7 +66,7 @@ def install() -> None:
     for signum in _SIGNALS:
       signal.signal(signum, _remember)
   if not hasattr(sys.unraisablehook, 'wrapped'):
-    sys.unraisablehook = _unraisable(sys.unraisablehook)
+    sys.unraisablehook = silencing(sys.unraisablehook)
 
 
 def arm() -> None:

@@ -151,7 +151,7 @@ def main(argv):
   logging.get_absl_handler().addFilter(_QuietLibraries())
   python_logging.getLogger('asyncio').addFilter(_QuietLibraries())
   threading.excepthook = _one_warning('a background thread stopped')
-  sys.unraisablehook = _one_warning('ignored in a callback')
+  sys.unraisablehook = interrupts.silencing(_one_warning('ignored in a callback'))
   try:
     interrupts.arm()
     if FLAGS.mode == 'train':

@@ -34,7 +34,7 @@ PREPROCESSING = ('none', 'central_crop')
 
 def describe(data_config) -> str:
   """What the images are, for a table: the dataset and its preprocessing."""
-  if data_config.get('preprocessing', 'none') == 'central_crop':
+  if data_config.preprocessing == 'central_crop':
     return (f'tfds {data_config.name}, central crops box-resized to {data_config.image_size}x'
             f'{data_config.image_size}')
   return f'tfds {data_config.name}, images as stored'
@@ -42,7 +42,7 @@ def describe(data_config) -> str:
 
 def check(data_config) -> None:
   """One-line errors for preprocessing keys that cannot work."""
-  preprocessing = data_config.get('preprocessing', 'none')
+  preprocessing = data_config.preprocessing
   if preprocessing not in PREPROCESSING:
     raise errors.ConfigError(f'config.data.preprocessing={preprocessing!r} is unknown; use one of '
                              f'{list(PREPROCESSING)}')
@@ -121,7 +121,7 @@ def central_crop(image: np.ndarray, size: int) -> np.ndarray:
 
 def preprocess(data_config) -> Callable[[np.ndarray], np.ndarray]:
   """The per-image transform of config.data (identity when there is none)."""
-  if data_config.get('preprocessing', 'none') == 'central_crop':
+  if data_config.preprocessing == 'central_crop':
     size = data_config.image_size
     return lambda image: central_crop(np.asarray(image), size)
   factor = data_config.downsample

@@ -92,12 +92,18 @@ def shrink_for_runlocal(config) -> None:
 
 
 def _build(role: str, model_config: Mapping[str, Any], batch_axis: Optional[str] = None,
-           **extra) -> nn.Module:
+           generator_config: Optional[Mapping[str, Any]] = None, **extra) -> nn.Module:
+  """The model with its runtime fields: the pmap axis, and for a D that plays on G's pixel
+  range (radford.py) that range, from `generator_config` (declared once, by G's activation)."""
   cls = model_class(role, model_config)
   fields = {k: tuple(v) if isinstance(v, list) else v for k, v in model_config.items()
             if k != 'name'}
   if 'batch_axis' in cls.__dataclass_fields__:
     extra['batch_axis'] = batch_axis
+  if 'input_range' in cls.__dataclass_fields__ and generator_config is not None:
+    default = getattr(model_class('generator', generator_config), 'output_activation', '')
+    extra['input_range'] = radford.pixel_range(
+        generator_config.get('output_activation', default))
   return cls(**fields, **extra)
 
 
@@ -110,15 +116,8 @@ def build_generator(model_config, example_shape: Tuple[int, ...],
 
 def build_discriminator(model_config, batch_axis: Optional[str] = None,
                         generator_config: Optional[Mapping[str, Any]] = None) -> nn.Module:
-  """D: example -> (logit of D(x), penultimate features Φ(x)). A D that plays on G's pixel
-  range (radford.py) is given it from `generator_config`: declared once, by G's activation."""
-  extra = {}
-  if ('input_range' in model_class('discriminator', model_config).__dataclass_fields__
-      and generator_config is not None):
-    default = getattr(model_class('generator', generator_config), 'output_activation', '')
-    extra['input_range'] = radford.pixel_range(
-        generator_config.get('output_activation', default))
-  return _build('discriminator', model_config, batch_axis, **extra)
+  """D: example -> (logit of D(x), penultimate features Φ(x)), on G's pixel range (_build)."""
+  return _build('discriminator', model_config, batch_axis, generator_config)
 
 
 def parameter_count(params) -> int:
