@@ -77,20 +77,27 @@ def _get(tree: dict, dotted: str):
   return tree
 
 
-def _preservation(keep: int, best_metric: Optional[str]):
-  """The newest `keep` checkpoints, and the best one by `best_metric` (higher is better) among
-  those saved with it: what model selection needs of a long run, not all of it."""
-  newest = ocp.checkpoint_managers.preservation_policy.LatestN(n=keep)
-  if best_metric is None:
-    return newest
-
+def _metric_value(best_metric: str):
+  """A checkpoint's rank by `best_metric` (higher is better; NaN or absent ranks lowest)."""
   def value(metrics) -> float:
     v = float(metrics.get(best_metric, float('nan')))
     return v if np.isfinite(v) else float('-inf')
+  return value
 
+
+def _retention(keep: int, best_metric: Optional[str]) -> dict:
+  """The newest `keep` checkpoints, and the best one by `best_metric` among those saved with
+  it: what model selection needs of a long run, not all of it. As CheckpointManagerOptions
+  fields: `best_fn` too, because only with it does orbax write each step's metrics to disk
+  (<step>/metrics); without them a resumed run's manager knows no old checkpoint's metric and
+  deletes the best one as soon as it is not among the newest."""
+  newest = ocp.checkpoint_managers.preservation_policy.LatestN(n=keep)
+  if best_metric is None:
+    return dict(preservation_policy=newest)
   best = ocp.checkpoint_managers.preservation_policy.BestN(
-      get_metric_fn=value, n=1, keep_checkpoints_without_metrics=False)
-  return ocp.checkpoint_managers.preservation_policy.AnyPreservationPolicy([newest, best])
+      get_metric_fn=_metric_value(best_metric), n=1, keep_checkpoints_without_metrics=False)
+  return dict(preservation_policy=ocp.checkpoint_managers.preservation_policy.AnyPreservationPolicy(
+      [newest, best]), best_fn=_metric_value(best_metric), best_mode='max')
 
 
 class Checkpointer:
@@ -103,7 +110,7 @@ class Checkpointer:
     self._read_only = read_only
     self._config = config  # The run's: recorded in each save, compared on restore.
     self._options = ocp.CheckpointManagerOptions(
-        preservation_policy=_preservation(keep, best_metric),
+        **_retention(keep, best_metric),
         save_interval_steps=save_interval_steps, create=not read_only,
         read_only=read_only,
         # A checkpoint whose writing was cut short (kill -9, a full disk) leaves a temporary

@@ -139,3 +139,18 @@ def test_metrics_log_truncate_drops_later_steps_and_torn_lines(tmp_path):
   assert [r['step'] for r in metrics_log.truncate(path, 2)] == [1, 2]
   with open(path) as f:
     assert f.read() == '{"step": 1, "a": 1.0}\n{"step": 2, "a": 2.0}\n'
+
+
+def test_the_best_checkpoint_survives_a_resume(tmp_path, monkeypatch):
+  # Best at step 4, never beaten. The run is stopped at 6 and resumed: the new process's
+  # checkpoint manager must know step 4's metric from disk (orbax writes it only when told the
+  # ranking as best_fn), else it deletes 4 as soon as it is not among the newest.
+  curve = {2: 5.0, 4: 9.0, 6: 1.0, 8: 2.0, 10: 3.0}
+  monkeypatch.setattr(train, '_evaluate', lambda c, e, g, step: {KEY: curve[step]})
+  config = _config(num_train_steps=10)
+  config.early_stopping.patience = 0  # The best is kept whether or not the rule is on.
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(_config(num_train_steps=6), workdir)
+  assert _steps(workdir) == [4, 6]
+  train.train_and_evaluate(config, workdir)
+  assert _steps(workdir) == [4, 10]
