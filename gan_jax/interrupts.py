@@ -18,7 +18,8 @@ import threading
 
 from absl import logging
 
-_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# SIGHUP: the terminal a run was started from closed (an ssh session dropped) - as SIGTERM.
+SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 _received = []  # Signals received since `install`, in order.
 
 
@@ -30,6 +31,13 @@ class Interrupted(BaseException):  # pylint: disable=g-bad-exception-name
     super().__init__(signal.Signals(signum).name)
     self.signum = signum
     self.exit_status = 128 + signum
+
+
+def describe(signum: int) -> str:
+  """How a command's one line names the signal that stopped it."""
+  return {signal.SIGINT: 'interrupted', signal.SIGTERM: 'terminated (SIGTERM)',
+          signal.SIGHUP: 'hung up (SIGHUP: its terminal closed)'}.get(
+              signum, signal.Signals(signum).name)
 
 
 def _remember(signum, frame):
@@ -61,9 +69,9 @@ def _main_thread() -> bool:
 
 
 def install() -> None:
-  """From now on SIGINT and SIGTERM are remembered (not acted on until `arm`)."""
+  """From now on SIGINT, SIGTERM and SIGHUP are remembered (not acted on until `arm`)."""
   if _main_thread():
-    for signum in _SIGNALS:
+    for signum in SIGNALS:
       signal.signal(signum, _remember)
   if not hasattr(sys.unraisablehook, 'wrapped'):
     sys.unraisablehook = silencing(sys.unraisablehook)
@@ -72,7 +80,7 @@ def install() -> None:
 def arm() -> None:
   """Raises Interrupted for a signal remembered so far; later ones raise it at once."""
   if _main_thread():
-    for signum in _SIGNALS:
+    for signum in SIGNALS:
       signal.signal(signum, _raise)
   check()
 
@@ -92,7 +100,7 @@ class StopRequest:
     self.signum = _received[0] if _received else None
     self._previous = {}
     if jax.process_count() == 1 and threading.current_thread() is threading.main_thread():
-      self._previous = {s: signal.signal(s, self._handle) for s in _SIGNALS}
+      self._previous = {s: signal.signal(s, self._handle) for s in SIGNALS}
 
   def _handle(self, signum, frame):
     del frame

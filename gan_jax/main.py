@@ -2,7 +2,7 @@ r"""Entry point: python -m gan_jax.main --config=experiments/NAME.py --workdir=D
 
 The config is locked: an unknown key on the command line is an error. Any `GanJaxError` (bad
 value, missing dataset, foreign workdir, NaN in training), an OS error on a file and memory
-exhaustion end the run with one line and exit 1; SIGTERM / SIGINT with 143 / 130.
+exhaustion end the run with one line and exit 1; SIGTERM / SIGINT / SIGHUP with 143 / 130 / 129.
 """
 import logging as python_logging
 import os
@@ -127,11 +127,12 @@ def parse_flags(argv):
 
 
 def _interrupted(error: BaseException) -> None:
-  """The one line of a SIGINT / SIGTERM that came outside the training loop; exit 130 / 143."""
-  for signum in (signal.SIGINT, signal.SIGTERM):  # Another one must not cut the exit short.
+  """The one line of a SIGINT / SIGTERM / SIGHUP that came outside the training loop; exit 130 /
+  143 / 129."""
+  for signum in interrupts.SIGNALS:  # Another one must not cut the exit short.
     signal.signal(signum, signal.SIG_IGN)
   signum = getattr(error, 'signum', signal.SIGINT)
-  what = 'interrupted' if signum == signal.SIGINT else 'terminated (SIGTERM)'
+  what = interrupts.describe(signum)
   if not FLAGS.is_parsed() or FLAGS.mode == 'train':
     print(f'gan_jax: {what} before a checkpoint of the steps since the last one could be '
           'written; run the same command to resume from the last checkpoint', file=sys.stderr)

@@ -5,9 +5,12 @@ state is built from shapes (jax.eval_shape). Batch-norm running statistics are s
 parameters, and are not counted. Without the dataset, the shapes come from stand-in data in its
 format (gan_jax/data/mock.py), as the example shape is all that is needed.
 """
+from gan_jax import cli  # pylint: disable=g-bad-import-order
+
+if __name__ == '__main__':
+  cli.install()  # A Ctrl-C from here on ends in one line.
 import contextlib
 import functools
-import sys
 import tempfile
 from typing import Dict, List
 
@@ -71,18 +74,15 @@ def summarise(config) -> Dict[str, int]:
   return counts
 
 
+@cli.one_line('gan_jax.summary')
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
-  try:
-    summarise(flags.FLAGS.config)
-  except errors.GanJaxError as e:
-    print(f'gan_jax.summary: error: {e}', file=sys.stderr)
-    sys.exit(1)
+  summarise(flags.FLAGS.config)
 
 
 if __name__ == '__main__':
   # Defined here, not at import, so that importing the module defines no --config flag.
   config_flags.DEFINE_config_file('config', None, 'An experiment file.', lock_config=True)
   flags.mark_flag_as_required('config')
-  app.run(main)
+  cli.run('gan_jax.summary', main)

@@ -244,7 +244,7 @@ def _train(config, workdir, dataset, spec, state, rngs, primary,
       if converged:
         break
       if preempted and not last:
-        what = 'interrupted' if stop.signum == signal.SIGINT else 'preempted'
+        what = 'preempted' if stop.signum == signal.SIGTERM else interrupts.describe(stop.signum)
         raise errors.Preempted(f'{what}: stopped after step {step} with its checkpoint written; '
                                'run the same command to resume', stop.signum)
   finally:

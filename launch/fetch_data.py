@@ -9,7 +9,7 @@ another checksum is reported and left alone. Files downloaded by hand from any M
 
 Only the named members of the tarball are read, as bytes; nothing is unpickled or executed.
 """
-from launch import cli  # pylint: disable=g-bad-import-order
+from gan_jax import cli  # pylint: disable=g-bad-import-order
 
 if __name__ == '__main__':
   cli.install()  # A Ctrl-C from here on ends in one line.

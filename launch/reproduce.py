@@ -23,7 +23,7 @@ and a runlocal table, leave it out and say why.
   python -m launch.reproduce --table=gan_parzen --runlocal
   python -m launch.reproduce --table=dfm_cifar10 --inception_weights=~/inception_fid.npz
 """
-from launch import cli  # pylint: disable=g-bad-import-order
+from gan_jax import cli  # pylint: disable=g-bad-import-order
 
 if __name__ == '__main__':
   cli.install()  # A Ctrl-C from here on ends in one line.

@@ -32,7 +32,7 @@ Examples:
   python -m launch.sweep --config=experiments/mnist_gan.py --executor=print --print_as=tpu_pod \
     --tpu_name=my-v4-32 --zone=us-central2-b --root=/mnt/shared/workdirs
 """
-from launch import cli  # pylint: disable=g-bad-import-order
+from gan_jax import cli  # pylint: disable=g-bad-import-order
 
 if __name__ == '__main__':
   cli.install()  # A Ctrl-C from here on ends in one line.

