@@ -100,6 +100,15 @@ def _retention(keep: int, best_metric: Optional[str]) -> dict:
       [newest, best]), best_fn=_metric_value(best_metric), best_mode='max')
 
 
+def _free_name(path: str, suffix: str) -> str:
+  """`path + suffix`, or with a number after it if that is taken (nothing set aside before is
+  overwritten)."""
+  target, number = path + suffix, 1
+  while os.path.lexists(target):
+    target, number = f'{path}{suffix}{number}', number + 1
+  return target
+
+
 class Checkpointer:
   """Saves every `save_interval_steps` (and when forced), keeping the newest `keep` and, with
   `best_metric`, the best checkpoint saved with that metric."""
@@ -116,7 +125,22 @@ class Checkpointer:
         # A checkpoint whose writing was cut short (kill -9, a full disk) leaves a temporary
         # directory that never counts as a checkpoint; a writer removes those when it opens.
         cleanup_tmp_directories=not read_only)
+    if not read_only:
+      self._set_aside_non_checkpoints()
     self._manager = self._open()
+
+  def _set_aside_non_checkpoints(self) -> None:
+    """A file (not a directory) named like a step is no checkpoint, and orbax would delete it
+    when that step is saved: it is moved aside as `<step>.corrupt` first, with a warning."""
+    if not os.path.isdir(self.directory) or jax.process_index() != 0:
+      return
+    for name in sorted(os.listdir(self.directory)):
+      path = os.path.join(self.directory, name)
+      if name.isdigit() and not os.path.isdir(path):
+        target = _free_name(path, '.corrupt')
+        os.rename(path, target)
+        logging.warning('%s is a file, not a checkpoint; moved to %s so that saving step %s '
+                        'does not delete it.', path, target, name)
 
   def _open(self) -> ocp.CheckpointManager:
     return ocp.CheckpointManager(self.directory, options=self._options, item_names=_ITEMS)
@@ -183,6 +207,21 @@ class Checkpointer:
                               f'{str(e).splitlines()[0][:300] if str(e) else ""})')
     return None
 
+  def identity(self, step: int) -> Optional[str]:
+    """A digest of the array checksums saved with the checkpoint at `step` (what a score
+    computed from it records), or None when it has none or they cannot be read. Reads only
+    the checksums, not the arrays."""
+    if not os.path.isdir(os.path.join(self.directory, str(step), 'checksums')):
+      return None
+    try:
+      saved = self._manager.restore(step, args=ocp.args.Composite(
+          checksums=ocp.args.JsonRestore()))['checksums']
+      return hashlib.sha256(json.dumps(saved['state'], sort_keys=True).encode()).hexdigest()[:32]
+    except Exception as e:  # pylint: disable=broad-except
+      if not _is_read_error(e):
+        raise
+      return None
+
   def _read_verified(self, step: int, template: Any) -> Tuple[Any, dict]:
     has = lambda item: os.path.isdir(os.path.join(self.directory, str(step), item))
     has_checksums = has('checksums')
@@ -240,15 +279,12 @@ class Checkpointer:
 
   def _set_aside(self, step: int, why: str, suffix: str = '.corrupt') -> None:
     source = os.path.join(self.directory, str(step))
-    target = source + suffix
     if not os.path.lexists(source):  # Vanished meanwhile (another process removed it).
       logging.warning('The checkpoint at step %d vanished while it was read; falling back to the '
                       'previous one.', step)
     else:
+      target = _free_name(source, suffix)
       if jax.process_index() == 0:  # Process 0 moves it; every process falls back.
-        number = 1
-        while os.path.lexists(target):
-          target, number = f'{source}{suffix}{number}', number + 1
         os.rename(source, target)
       logging.warning('The checkpoint at step %d is %s; moved to %s, falling back to the previous '
                       'one.', step, why, target)

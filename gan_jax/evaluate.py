@@ -23,6 +23,7 @@ from gan_jax import checkpointing
 from gan_jax import config_checks
 from gan_jax import data
 from gan_jax import errors
+from gan_jax import records as records_lib
 from gan_jax import state as state_lib
 from gan_jax import steps
 from gan_jax import workdir as workdir_lib
@@ -34,34 +35,23 @@ from gan_jax.evaluation import sampling
 from gan_jax.evaluation.metrics import base as metrics_base
 
 
-def _write_json(path: str, record: Dict) -> None:
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  with open(path + '.tmp', 'w', encoding='utf-8') as f:
-    json.dump(record, f, indent=2, sort_keys=True)
-  os.replace(path + '.tmp', path)
-
-
-def _read_json(path: str) -> Dict:
-  """An eval/*.json record; {} (recomputed then, with a warning) if it is unreadable, torn or
-  not a JSON object (a kill mid-write by an older version, a hand edit, a bad disk)."""
-  try:
-    with open(path, encoding='utf-8') as f:
-      record = json.load(f)
-  except FileNotFoundError:
-    return {}
-  except (OSError, ValueError) as e:
-    logging.warning('%s is unreadable (%s); it is computed again.', path, str(e)[:200])
-    return {}
-  if not isinstance(record, dict):
-    logging.warning('%s does not hold a JSON object; it is computed again.', path)
-    return {}
-  return record
-
-
-def _evaluated(workdir: str, eval_config: Dict) -> List[Dict]:
-  """Every eval/step_*.json made with this evaluation config."""
-  records = [_read_json(p) for p in sorted(glob.glob(os.path.join(workdir, 'eval', 'step_*.json')))]
-  return [r for r in records if r.get('eval_config') == eval_config and 'step' in r]
+def _evaluated(workdir: str, eval_config: Dict, run: 'Run') -> List[Dict]:
+  """Every eval/step_*.json made with this evaluation config from this run's checkpoint at its
+  step. A record of another checkpoint (one copied in from another run, or made before its step
+  was trained again differently) or without that identity (an older version) is not this run's
+  number: it is left out, with a warning, and computed again where the checkpoint is kept."""
+  records = []
+  for path in sorted(glob.glob(os.path.join(workdir, 'eval', 'step_*.json'))):
+    record = records_lib.read(path)
+    if record.get('eval_config') != eval_config or 'step' not in record:
+      continue
+    why = run.foreign(record)
+    if why:
+      logging.warning('%s %s; it is not used (computed again where its checkpoint is kept).',
+                      path, why)
+      continue
+    records.append(record)
+  return records
 
 
 class Run:
@@ -88,6 +78,23 @@ class Run:
                                                    save_interval_steps=1, read_only=True,
                                                    config=config)
 
+  def checkpoint_id(self, step: int):
+    """The identity of the checkpoint at `step` (a digest of its arrays' checksums), or None."""
+    return self.checkpointer.identity(step)
+
+  def foreign(self, record: Dict) -> str:
+    """Why an eval record is not of this run's checkpoint at its step ('' if it is)."""
+    if 'checkpoint' not in record or 'run' not in record:
+      return 'records no checkpoint identity (written by an older version)'
+    differ = workdir_lib.identifying(workdir_lib.differing_keys(record['run'], self.config),
+                                     self.config)
+    if differ:
+      return f'was computed for another run ({", ".join(differ[:3])} differ)'
+    if record['step'] in self.checkpointer.all_steps() and (
+        record['checkpoint'] != self.checkpoint_id(record['step'])):
+      return f'was computed from another checkpoint than the one now at step {record["step"]}'
+    return ''
+
   def state(self, step: int):
     """The state saved at `step`, or None if that checkpoint was bad (and is now set aside)."""
     restored = self.checkpointer.restore(self.template, step)
@@ -105,7 +112,7 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
   # Every input a metric needs is loaded (and checked) before any work.
   metrics = metrics_lib.build(config, metrics_lib.Context(config, run.dataset.examples))
   eval_config = json.loads(json.dumps(config.eval.to_dict()))  # As read back from JSON.
-  done = {r['step'] for r in _evaluated(workdir, eval_config)}
+  done = {r['step'] for r in _evaluated(workdir, eval_config, run)}
   # Every kept checkpoint, or the newest good one (a bad newest is set aside: the one before).
   for step in available if all_checkpoints else reversed(available):
     if step in done:
@@ -117,25 +124,27 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
       continue
     results = metrics_lib.run(metrics, metrics_base.GeneratedSamples(config, state.generator,
                                                                  f'step_{step}'))
-    _write_json(os.path.join(workdir, 'eval', f'step_{step:06d}.json'),
-                {'step': step, 'eval_config': eval_config, **results})
+    records_lib.write(os.path.join(workdir, 'eval', f'step_{step:06d}.json'),
+                      {'step': step, 'eval_config': eval_config, **results,
+                       'checkpoint': run.checkpoint_id(step),
+                       'run': workdir_lib.as_dict(config)})
     logging.info('step %d: %s', step, metrics_lib.describe(results))
     if not all_checkpoints:
       break
 
   reference_path = os.path.join(workdir, 'eval', 'reference.json')
   if not (os.path.exists(reference_path)
-          and _read_json(reference_path).get('eval_config') == eval_config):
+          and records_lib.read(reference_path).get('eval_config') == eval_config):
     real = metrics_base.RealRows(run.dataset.examples, config.eval.seed)
-    _write_json(reference_path, {'eval_config': eval_config,
-                                 'num_training_rows': int(min(len(run.dataset.examples),
-                                                              config.eval.num_reference)),
-                                 **metrics_lib.run(metrics, real, reference=True)})
-  reference = _read_json(reference_path)
+    records_lib.write(reference_path, {'eval_config': eval_config,
+                                       'num_training_rows': int(min(len(run.dataset.examples),
+                                                                    config.eval.num_reference)),
+                                       **metrics_lib.run(metrics, real, reference=True)})
+  reference = records_lib.read(reference_path)
   logging.info('reference (real training rows): %s',
                metrics_lib.describe({name: reference[name] for name in metrics}))
 
-  records = _evaluated(workdir, eval_config)
+  records = _evaluated(workdir, eval_config, run)
   available = run.checkpointer.all_steps()
   if not records:
     raise errors.CheckpointError(f'no checkpoint in {workdir}/checkpoints could be read; train '
@@ -160,7 +169,7 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
              'reference': {'what': f'{reference["num_training_rows"]} held-out real training '
                                    'examples in place of the samples',
                            **{name: reference[name] for name in metrics}}}
-  _write_json(os.path.join(workdir, 'eval', 'summary.json'), summary)
+  records_lib.write(os.path.join(workdir, 'eval', 'summary.json'), summary)
   logging.info('Selected step %d (%s).', best['step'], how)
   # Figures from the selected model, or the best one whose checkpoint is still kept.
   kept = [r for r in records if r['step'] in available]

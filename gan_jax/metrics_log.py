@@ -14,6 +14,8 @@ from typing import List, Mapping, Optional
 from absl import logging
 import numpy as np
 
+from gan_jax import records as records_lib
+
 
 class MetricsLog:
   """Appends to workdir/metrics.jsonl and writes TensorBoard events into workdir."""
@@ -101,9 +103,7 @@ def truncate(path: str, step: Optional[int]) -> List[dict]:
     if dropped:
       logging.info('%s: %d record(s) after step %d dropped (they are logged again).', path,
                    dropped, step)
-    with open(path + '.tmp', 'w', encoding='utf-8') as f:
-      f.write(expected)
-    os.replace(path + '.tmp', path)
+    records_lib.write_text(path, expected)
   return kept
 
 

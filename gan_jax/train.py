@@ -29,6 +29,7 @@ from gan_jax import metrics_log
 from gan_jax import models
 from gan_jax import optim
 from gan_jax import parallel
+from gan_jax import records
 from gan_jax import state as state_lib
 from gan_jax import workdir as workdir_lib
 from gan_jax.evaluation import figures
@@ -91,10 +92,10 @@ def _write_hardware(workdir: str) -> None:
   description = (f'{jax.device_count()} x {device.device_kind}'
                  + (f' on {jax.process_count()} hosts' if jax.process_count() > 1 else '')
                  + (f' ({os.cpu_count()} CPU cores)' if device.platform == 'cpu' else ''))
-  with open(os.path.join(workdir, 'hardware.json'), 'w', encoding='utf-8') as f:
-    json.dump({'description': description, 'platform': device.platform,
-               'device_kind': device.device_kind, 'devices': jax.device_count(),
-               'processes': jax.process_count()}, f, indent=2)
+  records.write(os.path.join(workdir, 'hardware.json'),
+                {'description': description, 'platform': device.platform,
+                 'device_kind': device.device_kind, 'devices': jax.device_count(),
+                 'processes': jax.process_count()})
 
 
 def _write_stop(workdir: str, record) -> None:
@@ -105,9 +106,12 @@ def _write_stop(workdir: str, record) -> None:
     if os.path.exists(path):
       os.remove(path)
     return
-  with open(path + '.tmp', 'w', encoding='utf-8') as f:
-    json.dump(record, f, indent=2)
-  os.replace(path + '.tmp', path)
+  records.write(path, record)
+
+
+def _stop_record(step: int, dataset, converged: bool, why: str) -> dict:
+  return {'step': step, 'epoch': step / dataset.steps_per_epoch,
+          'stopped_by': 'early_stopping' if converged else 'num_train_steps', 'reason': why}
 
 
 def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
@@ -175,6 +179,9 @@ def _train(config, workdir, dataset, spec, state, rngs, primary,
   if start >= config.num_train_steps:
     logging.info('Already trained for %d steps; nothing to do.', start)
     checkpointer.close()
+    if primary:  # (Again, in case it was lost or torn.)
+      _write_stop(workdir, _stop_record(start, dataset, False,
+                                        f'reached num_train_steps={config.num_train_steps}'))
     return state
 
   train_step = parallel.train_step(spec)
@@ -187,10 +194,12 @@ def _train(config, workdir, dataset, spec, state, rngs, primary,
       early_stopping.evaluations(log.records, selection, config.eval.every_steps)
       if selection else [], rule.min_delta)
   if parallel.from_primary(float(early_stopping.should_stop(progress, rule.patience))):
-    logging.info('Already stopped at step %d: %s.', start,
-                 early_stopping.reason(progress, selection, rule.patience, rule.min_delta))
+    why = early_stopping.reason(progress, selection, rule.patience, rule.min_delta)
+    logging.info('Already stopped at step %d: %s.', start, why)
     log.close()
     checkpointer.close()
+    if primary:  # (Again, in case it was lost or torn.)
+      _write_stop(workdir, _stop_record(start, dataset, True, why))
     return state
   if primary:
     _write_hardware(workdir)
@@ -238,9 +247,7 @@ def _train(config, workdir, dataset, spec, state, rngs, primary,
         logging.info('Stopped at step %d of %d (epoch %.1f): %s.', step, config.num_train_steps,
                      step / dataset.steps_per_epoch, why)
         if primary:
-          _write_stop(workdir, {'step': step, 'epoch': step / dataset.steps_per_epoch,
-                                'stopped_by': 'early_stopping' if converged else 'num_train_steps',
-                                'reason': why})
+          _write_stop(workdir, _stop_record(step, dataset, converged, why))
       if converged:
         break
       if preempted and not last:

@@ -5,6 +5,7 @@ import json
 import os
 
 from gan_jax import errors
+from gan_jax import records
 
 # Keys that may change when a run is resumed (to train longer, or log differently).
 RESUMABLE_KEYS = ('num_train_steps', 'log_every_steps', 'checkpoint_every_steps',
@@ -122,6 +123,4 @@ def prepare(workdir: str, config) -> None:
   path = os.path.join(workdir, 'config.json')
   if os.path.exists(path) and not changed_keys(workdir, config):
     return
-  with open(path + '.tmp', 'w', encoding='utf-8') as f:
-    f.write(config.to_json_best_effort(indent=2, sort_keys=True))
-  os.replace(path + '.tmp', path)
+  records.write_text(path, config.to_json_best_effort(indent=2, sort_keys=True))

@@ -30,7 +30,6 @@ if __name__ == '__main__':
 import contextlib
 import datetime
 import importlib
-import json
 import os
 import platform
 import sys
@@ -46,6 +45,7 @@ import numpy as np
 
 from gan_jax import errors
 from gan_jax import metrics_log
+from gan_jax import records
 from gan_jax.data import tfds_source
 from launch import fetch_data
 from launch import overrides
@@ -126,13 +126,6 @@ def train_seconds(workdir: str) -> float:
   return total
 
 
-def _read(path: str, default=None):
-  if not os.path.exists(path):
-    return default
-  with open(path, encoding='utf-8') as f:
-    return json.load(f)
-
-
 def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_weights: str,
              fetch: bool = False, data_paths: Optional[Dict[str, str]] = None) -> Dict:
   """Trains (or reuses) and evaluates one seed of a row; returns what the table needs."""
@@ -165,12 +158,12 @@ def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_we
     # Every kept checkpoint where a metric selects among them; else the last is the result.
     summary = evaluate.evaluate(config, workdir,
                                 all_checkpoints=bool(metrics.selection_key(config)))
-  stop = _read(os.path.join(workdir, 'stop.json'), {})
+  stop = records.read(os.path.join(workdir, 'stop.json'))  # (Torn: rewritten by training.)
   return {'summary': summary, 'workdir': workdir, 'seed': seed, 'steps': int(state.step),
           'epochs': stop.get('epoch'), 'stopped_by': stop.get('stopped_by'),
           'seconds': train_seconds(workdir), 'stand_in': stand_in,
-          'hardware': _read(os.path.join(workdir, 'hardware.json'), {}).get('description',
-                                                                             'not recorded'),
+          'hardware': records.read(os.path.join(workdir, 'hardware.json')).get(
+              'description', 'not recorded'),
           'not_computed': not_computed,
           'data': tfds_source.describe(config.data) if config.data.source == 'tfds' else ''}
 
@@ -299,10 +292,7 @@ def main(argv):
                              'file to write')
   text, failed = reproduce(FLAGS.table, FLAGS.root, FLAGS.runlocal, FLAGS.inception_weights,
                            FLAGS.fetch, {'tfd_path': FLAGS.tfd_path}, FLAGS.row, output)
-  os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-  with open(output + '.tmp', 'w', encoding='utf-8') as f:  # A full disk leaves no torn table.
-    f.write(text)
-  os.replace(output + '.tmp', output)
+  records.write_text(os.path.abspath(output), text)  # A full disk leaves no torn table.
   print(text)
   if failed:
     print(f'launch.reproduce: error: {len(failed)} row(s) could not run: ' +

@@ -3,6 +3,7 @@
 Each test asserts the message (one line naming the thing and the fix), the files left, and the
 number that would have been wrong: the step resumed from, the classifier used, the pixels read.
 """
+import json
 import os
 import shutil
 
@@ -190,4 +191,72 @@ def test_a_damaged_eval_record_is_computed_again(tmp_path, damage, caplog):
       f.write(text)
   again = evaluate.evaluate(small_config(), workdir)
   assert again == first
-  assert 'step_000006.json' in caplog.text and 'computed again' in caplog.text
+  assert 'step_000006.json' in caplog.text and 'made again' in caplog.text
+
+
+def _spread_config(seed):
+  # G's samples depend on its weights (a wide init, no output bias from the data mean), so that
+  # two seeds score differently.
+  config = small_config(seed=seed)
+  config.generator.init_range = 1.0
+  config.init_output_bias_from_data = False
+  return config
+
+
+@pytest.mark.parametrize('case', ['another seed', 'no identity'])
+def test_an_eval_record_not_of_this_checkpoint_is_computed_again(tmp_path, case, caplog):
+  from gan_jax import evaluate  # pylint: disable=g-import-not-at-top
+  ours, theirs = str(tmp_path / 'ours'), str(tmp_path / 'theirs')
+  for workdir, seed in ((ours, 0), (theirs, 1)):
+    train.train_and_evaluate(_spread_config(seed), workdir)
+  true_ll = evaluate.evaluate(_spread_config(0), ours)['parzen']['test_ll']
+  wrong_ll = evaluate.evaluate(_spread_config(1), theirs)['parzen']['test_ll']
+  assert abs(true_ll - wrong_ll) > 0.1  # What adopting the other record would report.
+  ours_record = os.path.join(ours, 'eval', 'step_000006.json')
+  if case == 'another seed':  # Copied in by hand from the seed-1 run.
+    shutil.copy(os.path.join(theirs, 'eval', 'step_000006.json'), ours_record)
+    expected = 'was computed for another run (seed differ)'
+  else:  # An older version's record of another checkpoint, without the identity fields.
+    record = json.load(open(os.path.join(theirs, 'eval', 'step_000006.json')))
+    del record['checkpoint'], record['run']
+    json.dump(record, open(ours_record, 'w'))
+    expected = 'records no checkpoint identity'
+  summary = evaluate.evaluate(_spread_config(0), ours)
+  assert expected in caplog.text and 'step_000006.json' in caplog.text
+  assert summary['parzen']['test_ll'] == true_ll
+  assert json.load(open(ours_record))['run']['seed'] == 0
+
+
+def test_an_eval_record_of_a_replaced_checkpoint_is_computed_again(tmp_path, caplog):
+  from gan_jax import evaluate  # pylint: disable=g-import-not-at-top
+  ours, theirs = str(tmp_path / 'ours'), str(tmp_path / 'theirs')
+  train.train_and_evaluate(_spread_config(0), ours)
+  evaluate.evaluate(_spread_config(0), ours)
+  # Step 6 trained again differently (another learning rate), then put in ours' place: the
+  # same run config on record, another checkpoint.
+  config = _spread_config(0)
+  config.optimizer.learning_rate = 1.0
+  train.train_and_evaluate(config, theirs)
+  expected = evaluate.evaluate(config, theirs)['parzen']
+  shutil.rmtree(os.path.join(ours, 'checkpoints', '6'))
+  shutil.copytree(os.path.join(theirs, 'checkpoints', '6'), os.path.join(ours, 'checkpoints', '6'))
+  record = os.path.join(ours, 'checkpoints', '6', 'run', 'metadata')
+  run_config = json.load(open(record))
+  run_config['optimizer']['learning_rate'] = 0.1  # As if ours had written it.
+  json.dump(run_config, open(record, 'w'))
+  summary = evaluate.evaluate(_spread_config(0), ours, all_checkpoints=True)
+  assert 'was computed from another checkpoint than the one now at step 6' in caplog.text
+  step_6 = json.load(open(os.path.join(ours, 'eval', 'step_000006.json')))
+  assert step_6['parzen']['test_ll'] == expected['test_ll']
+  assert 6 in summary['evaluated_steps']
+
+
+def test_a_file_named_like_a_step_is_set_aside_not_deleted(tmp_path, caplog):
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(small_config(num_train_steps=4), workdir)
+  with open(os.path.join(workdir, 'checkpoints', '6'), 'w') as f:
+    f.write('my notes')  # Orbax deleted it when it saved step 6.
+  state = train.train_and_evaluate(small_config(num_train_steps=6), workdir)
+  assert int(state.step) == 6 and 'is a file, not a checkpoint' in caplog.text
+  assert open(os.path.join(workdir, 'checkpoints', '6.corrupt')).read() == 'my notes'
+  assert os.path.isdir(os.path.join(workdir, 'checkpoints', '6'))

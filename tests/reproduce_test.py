@@ -96,6 +96,21 @@ def test_runlocal_table_is_built_from_the_runs_and_reuses_them(tmp_path, monkeyp
   again, _ = reproduce.reproduce('gan_parzen', root, runlocal=True, inception_weights='')
   assert open(metrics).read() == before
   assert again.split('\n', 3)[3] == text.split('\n', 3)[3]  # Same table (the date line aside).
+  # A torn stop.json and hardware.json (a kill mid-write by an older version): read as absent,
+  # not a traceback; training (nothing to do) writes stop.json again.
+  tfd = os.path.join(root, 'tfd_gan-runlocal', 'seed=0')
+  stop = open(os.path.join(tfd, 'stop.json')).read()
+  open(os.path.join(tfd, 'stop.json'), 'w').close()
+  with open(os.path.join(tfd, 'hardware.json'), 'w') as f:
+    f.write('{"description": "1 x cpu')
+  torn, failed = reproduce.reproduce('gan_parzen', root, runlocal=True, inception_weights='')
+  assert not failed and open(os.path.join(tfd, 'stop.json')).read() == stop
+  tfd_line = next(l for l in torn.splitlines() if l.startswith('| GAN, TFD |'))
+  assert 'not recorded' in tfd_line
+  assert tfd_line.replace('not recorded', '') == next(
+      l for l in text.splitlines() if l.startswith('| GAN, TFD |')).replace(
+          _read(os.path.join(root, 'mnist_gan-runlocal', 'seed=0', 'hardware.json'))[
+              'description'], '')
 
 
 def test_rows_name_what_to_run_when_their_data_is_absent(tmp_path, monkeypatch):
