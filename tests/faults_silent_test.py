@@ -113,6 +113,47 @@ def test_float_idx_pixels_outside_0_1_are_refused(tmp_path):
                              images[:25] / 255, rtol=1e-6)
 
 
+def _typed_idx(path, array, code, big_endian):
+  header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, '>u4').tobytes()
+  with open(path, 'wb') as f:
+    f.write(header + array.astype(big_endian).tobytes())
+
+
+@pytest.mark.parametrize('kind', ['int8 pixels', 'a NaN pixel'])
+def test_idx_pixels_no_network_can_take_are_refused_before_the_workdir(tmp_path, kind):
+  rng = np.random.default_rng(0)
+  if kind == 'int8 pixels':  # Were trained on as floats of -128..127.
+    images, code, big, expected = rng.integers(-128, 128, (30, 8, 8)), 0x09, 'i1', 'holds int8'
+  else:  # Stopped at step 1 with advice to lower the learning rate.
+    images, code, big = rng.random((30, 8, 8)), 0x0D, '>f4'
+    images[3, 4, 5], expected = np.nan, r'holds 1 NaN or infinite value\(s\); repair or replace'
+  os.makedirs(tmp_path / 'd')
+  for name in ('train-images-idx3-ubyte', 't10k-images-idx3-ubyte'):
+    _typed_idx(str(tmp_path / 'd' / name), images, code, big)
+  config = small_config(data=data.default_config('idx', path=str(tmp_path / 'd'),
+                                                 num_validation=5))
+  with pytest.raises(errors.DatasetUnavailableError, match=expected):
+    train.train_and_evaluate(config, str(tmp_path / 'run'))
+  assert not os.path.exists(tmp_path / 'run')
+
+
+def test_a_test_split_of_other_images_is_one_line_before_training(tmp_path):
+  rng = np.random.default_rng(0)
+  path = _idx_dir(tmp_path / 'd', rng.integers(0, 256, (60, 8, 8)))
+  write_idx(os.path.join(path, 't10k-images-idx3-ubyte'), rng.integers(0, 256, (20, 10, 10)))
+  config = small_config(data=data.default_config('idx', path=path, num_validation=10))
+  config.eval.every_steps = 2  # The metrics are loaded before training.
+  with pytest.raises(errors.DatasetUnavailableError,
+                     match=r'test split of .* holds examples of shape \(10, 10, 1\), the '
+                           r'training split \(8, 8, 1\)'):
+    train.train_and_evaluate(config, str(tmp_path / 'run'))
+  assert not os.path.exists(tmp_path / 'run')
+  labels = os.path.join(path, 'train-labels-idx1-ubyte')  # And labels that are not one per row.
+  write_idx(labels, rng.integers(0, 3, (60, 2)))
+  with pytest.raises(errors.DatasetUnavailableError, match=r'have shape \(50, 2\), not one'):
+    data.load_labels(config.data, 'train')
+
+
 def test_idx_header_claiming_more_dimensions_than_the_file_holds(tmp_path):
   path = str(tmp_path / 'train-images-idx3-ubyte')
   with open(path, 'wb') as f:

@@ -53,7 +53,38 @@ def load_split(data_config, split: str) -> np.ndarray:
   if data_config.source not in SOURCES:
     raise errors.ConfigError(f'config.data.source={data_config.source!r} is unknown; use one of '
                              f'{sorted(SOURCES)}')
-  return SOURCES[data_config.source].load(data_config, split)
+  return _checked(SOURCES[data_config.source].load(data_config, split), data_config, split)
+
+
+def _where(data_config) -> str:
+  return str(data_config.get('path') or data_config.get('name') or data_config.source)
+
+
+def _checked(rows, data_config, split: str):
+  """Rows every metric and network can take as they are: uint8 pixels, or finite floats (other
+  integer types were read as floats in their own units: int8 pixels of -128..127)."""
+  if not isinstance(rows, np.ndarray):  # A lazily read split (tfds_source.LazyRows): uint8.
+    return rows
+  if rows.dtype != np.uint8 and rows.dtype.kind != 'f':
+    raise errors.DatasetUnavailableError(
+        f'the {split} split of {_where(data_config)} holds {rows.dtype} values; store images as '
+        'uint8 pixels (0-255) or as floats in [0, 1]')
+  if rows.dtype.kind == 'f' and rows.size and not np.isfinite(rows).all():
+    bad = int(np.sum(~np.isfinite(rows)))
+    raise errors.DatasetUnavailableError(
+        f'the {split} split of {_where(data_config)} holds {bad} NaN or infinite value(s); '
+        'repair or replace the data')
+  return rows
+
+
+def check_like_training(rows, training, data_config, split: str) -> None:
+  """A validation or test split whose examples are not shaped like the training split's (a
+  test file of other images) is refused in one line, before anything is scored."""
+  if tuple(rows.shape[1:]) != tuple(training.shape[1:]):
+    raise errors.DatasetUnavailableError(
+        f'the {split} split of {_where(data_config)} holds examples of shape '
+        f'{tuple(rows.shape[1:])}, the training split {tuple(training.shape[1:])}; use the '
+        'files of one dataset')
 
 
 def load_labels(data_config, split: str) -> np.ndarray:
@@ -63,7 +94,12 @@ def load_labels(data_config, split: str) -> np.ndarray:
     raise errors.DatasetUnavailableError(
         f'data source {data_config.source!r} has no class labels; classifier-based scores need '
         'a labelled source (digits, idx, tfds)')
-  return source.load_labels(data_config, split)
+  labels = source.load_labels(data_config, split)
+  if labels.ndim != 1:
+    raise errors.DatasetUnavailableError(
+        f'the {split} labels of {_where(data_config)} have shape {labels.shape}, not one class '
+        'per row; use the matching label file')
+  return labels
 
 
 def to_float(examples: np.ndarray) -> np.ndarray:

@@ -57,13 +57,16 @@ def load_sets(config, train_examples: Optional[np.ndarray] = None) -> List[Parze
   else:
     raise errors.ConfigError(f'config.eval.protocol={ev.protocol!r} is unknown; use one of '
                              f'{list(PROTOCOLS)}')
-  return [ParzenSets(name=name,
-                     validation=_real(data_config, 'validation', ev.num_validation),
-                     test=_real(data_config, 'test', ev.num_test),
-                     reference=_held_out_training_rows(
-                         data.load_split(data_config, 'train') if train is None else train,
-                         ev.num_reference, ev.seed))
-          for name, data_config, train in configs]
+  sets = []
+  for name, data_config, train in configs:
+    train = data.load_split(data_config, 'train') if train is None else train
+    validation, test = (_real(data_config, split, num) for split, num in (
+        ('validation', ev.num_validation), ('test', ev.num_test)))
+    for split, rows in (('validation', validation), ('test', test)):
+      data.check_like_training(rows, train, data_config, split)
+    sets.append(ParzenSets(name=name, validation=validation, test=test,
+                           reference=_held_out_training_rows(train, ev.num_reference, ev.seed)))
+  return sets
 
 
 def aggregate(per_set: Sequence[Dict]) -> Dict:

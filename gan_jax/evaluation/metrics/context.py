@@ -78,6 +78,7 @@ class Context:
   def test_split(self) -> np.ndarray:
     if self._test is None:
       self._test = data.load_split(self.config.data, 'test')
+      data.check_like_training(self._test, self.training, self.config.data, 'test')
     return self._test
 
   def space(self, name: str) -> FeatureSpace:
