@@ -18,6 +18,25 @@ from gan_jax.models import prior
 
 
 def validate(config) -> None:
+  try:
+    _validate(config)
+  except (AttributeError, KeyError) as e:  # A get_config that dropped a key the run needs.
+    if not _raised_by_config_dict(e):
+      raise
+    key = str(e.args[0] if e.args else e).strip('"\'')
+    raise errors.ConfigError(
+        f'the config has no key {key!r}, which this run needs; build the experiment\'s '
+        'get_config on experiments/common.py\'s base_config() and keep its keys') from e
+
+
+def _raised_by_config_dict(error: BaseException) -> bool:
+  frame = error.__traceback__
+  while frame.tb_next is not None:
+    frame = frame.tb_next
+  return 'ml_collections' in frame.tb_frame.f_code.co_filename
+
+
+def _validate(config) -> None:
   for key in ('num_train_steps', 'batch_size', 'log_every_steps', 'checkpoint_every_steps',
               'sample_every_steps', 'keep_checkpoints', 'num_samples'):
     value = config[key]

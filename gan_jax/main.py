@@ -103,6 +103,9 @@ def parse_flags(argv):
     _fail(f'cannot load {_config_arg(argv)}: its get_config called sys.exit({e.code}); it must '
           'return an ml_collections.ConfigDict')
   except (AttributeError, KeyError) as e:  # config_flags: an override of a key the config lacks.
+    if "has no attribute 'get_config'" in str(e):
+      _fail(f'cannot load {_config_arg(argv)}: it defines no get_config(arg=None); an experiment '
+            'file defines one that returns an ml_collections.ConfigDict')
     key = str(e.args[0] if e.args else e).strip('"\'')
     given = [a.split('=')[0] for a in argv if a.startswith('--config.') and
              a.split('=')[0].endswith('.' + key)]
@@ -116,7 +119,10 @@ def parse_flags(argv):
   except SyntaxError as e:
     _fail(f'cannot load --config={e.filename}: SyntaxError at line {e.lineno}: {e.msg}')
   except flags.Error as e:
-    _fail(str(e).splitlines()[0])
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    if 'Error whilst parsing config file' in lines[0]:  # The file's own error is its last line.
+      _fail(f'cannot load {_config_arg(argv)}: {lines[-1]}')
+    _fail(lines[0])
   except Exception as e:  # pylint: disable=broad-except  (any other error in the config file)
     _fail(f'cannot load {_config_arg(argv)}: {type(e).__name__}: '
           f'{str(e).splitlines()[0] if str(e) else ""}')
@@ -179,6 +185,9 @@ def main(argv):
 
 if __name__ == '__main__':
   try:
+    # The imports are done: a signal from here on (one that came during them too) stops the
+    # program at once, also inside a config file's get_config that never returns.
+    interrupts.arm()
     app.run(main, flags_parser=parse_flags)
   except (KeyboardInterrupt, interrupts.Interrupted) as error:  # While parsing or loading.
     _interrupted(error)

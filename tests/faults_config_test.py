@@ -58,6 +58,13 @@ def test_after_a_refused_rate_the_advised_lower_one_trains_in_that_workdir(tmp_p
      'get_config returned a dict, not an ml_collections.ConfigDict'),
     ('import sys\ndef get_config(arg=None):\n  sys.exit(0)\n',
      'its get_config called sys.exit(0); it must return an ml_collections.ConfigDict'),
+    # The file's own error, not absl's 'Error whilst parsing config file:'.
+    ('def get_config(arg=None):\n  raise ValueError("no such dataset size")\n',
+     'bad_config.py: ValueError: no such dataset size'),
+    ('x = 1\n', 'it defines no get_config(arg=None)'),
+    # A key the run reads, dropped (was a traceback from the first check that read it).
+    ('from experiments import common\ndef get_config(arg=None):\n  c = common.base_config()\n'
+     '  del c["noise"]\n  return c\n', "the config has no key 'noise', which this run needs"),
 ])
 def test_a_config_file_that_is_not_a_config_is_one_line(tmp_path, body, expected):
   path = tmp_path / 'bad_config.py'

@@ -79,3 +79,11 @@ def test_ctrl_c_of_a_library_command_is_one_line_and_writes_nothing(tmp_path, mo
   line = faults.one_line(result, status=130)
   assert line.startswith(f'{module}: interrupted'), line
   assert not result.stdout and not os.listdir(tmp_path)
+
+
+def test_ctrl_c_in_a_get_config_that_never_returns_is_one_line(tmp_path):
+  path = tmp_path / 'hangs.py'
+  path.write_text('def get_config(arg=None):\n  while True:\n    pass\n')
+  result = _signalled([f'--config={path}', f'--workdir={tmp_path / "run"}'], 3.0, signal.SIGINT)
+  assert faults.one_line(result, status=130).startswith('gan_jax: interrupted')
+  assert not os.path.exists(tmp_path / 'run')

@@ -57,6 +57,20 @@ def test_classifier_cache_is_keyed_by_the_data_not_the_dataset_name(tmp_path):
   assert not np.array_equal(params_a['logits']['kernel'], params_b['logits']['kernel'])
 
 
+def test_an_unwritable_classifier_cache_costs_the_cache_not_the_evaluation(tmp_path, caplog):
+  path = _idx_dir(tmp_path / 'd', np.random.default_rng(0).integers(0, 256, (80, 8, 8)))
+  config = data.default_config('idx', path=path, num_validation=10)
+  (tmp_path / 'a_file').write_text('not a directory')
+  blocked = ml_collections.ConfigDict(dict(classifier_dir=str(tmp_path / 'a_file'),
+                                           classifier_steps=5))
+  params, _, accuracy = classifier.get_classifier(config, blocked)  # (Was: exit 1 after training.)
+  assert 'Cannot cache the classifier at' in caplog.text
+  assert (tmp_path / 'a_file').read_text() == 'not a directory'
+  params_cached, _, accuracy_cached = classifier.get_classifier(config, _eval_config(tmp_path))
+  np.testing.assert_array_equal(params['logits']['kernel'], params_cached['logits']['kernel'])
+  assert accuracy == accuracy_cached
+
+
 def test_fewer_labels_than_images_is_refused_in_one_line(tmp_path):
   rng = np.random.default_rng(0)
   path = _idx_dir(tmp_path / 'mnist', rng.integers(0, 256, (80, 8, 8)),

@@ -77,8 +77,12 @@ def save(path: str, params, metadata: Dict[str, float]) -> None:
   flat = {'/'.join(k): np.asarray(v) for k, v in flax.traverse_util.flatten_dict(params).items()}
   flat.update({f'meta/{k}': np.asarray(v) for k, v in metadata.items()})
   os.makedirs(os.path.dirname(path), exist_ok=True)
-  np.savez(path + '.tmp.npz', **flat)
-  os.replace(path + '.tmp.npz', path)
+  try:
+    np.savez(path + '.tmp.npz', **flat)
+    os.replace(path + '.tmp.npz', path)
+  finally:
+    if os.path.exists(path + '.tmp.npz'):
+      os.remove(path + '.tmp.npz')
 
 
 def load(path: str):
@@ -165,5 +169,9 @@ def get_classifier(data_config, eval_config, train_examples: Optional[np.ndarray
   test_labels = _labels(data_config, 'test', len(test_images))
   test_probs, _ = outputs(params, data.to_float(test_images), num_classes)
   accuracy = float(np.mean(test_probs.argmax(1) == test_labels))
-  save(path, params, {'num_classes': num_classes, 'test_accuracy': accuracy})
+  try:
+    save(path, params, {'num_classes': num_classes, 'test_accuracy': accuracy})
+  except OSError as e:  # A full or read-only cache costs the cache, not the evaluation.
+    logging.warning('Cannot cache the classifier at %s (%s); it is trained again next time.',
+                    path, e.strerror or e)
   return params, num_classes, accuracy
