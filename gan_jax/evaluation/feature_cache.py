@@ -15,6 +15,8 @@ from typing import Callable, Optional, Tuple
 from absl import logging
 import numpy as np
 
+from gan_jax import records
+
 Outputs = Tuple[Optional[np.ndarray], np.ndarray]  # (posteriors or None, features)
 
 
@@ -61,13 +63,9 @@ def cached(forward: Callable[[np.ndarray], Outputs], images: np.ndarray, network
     if found is not None:
       return found
   probs, features = forward(images)
-  tmp = f'{path}.{os.getpid()}.tmp.npz'
   try:
-    os.makedirs(directory, exist_ok=True)
-    np.savez(tmp, features=features, **({'probs': probs} if probs is not None else {}))
-    os.replace(tmp, path)
+    with records.atomic(path) as tmp, open(tmp, 'wb') as f:
+      np.savez(f, features=features, **({'probs': probs} if probs is not None else {}))
   except OSError as e:  # A full or read-only disk costs the cache, not the evaluation.
     logging.warning('feature cache: cannot write %s (%s); not cached', path, e)
-    if os.path.exists(tmp):
-      os.remove(tmp)
   return probs, features

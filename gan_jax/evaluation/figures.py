@@ -5,6 +5,8 @@ import os
 import numpy as np
 from PIL import Image
 
+from gan_jax import records
+
 
 def image_grid(images: np.ndarray, num_columns: int = 0, padding: int = 1) -> np.ndarray:
   """Tiles images [N, H, W, C] in [0, 1] into one uint8 image, row-major, 1-pixel white gaps."""
@@ -31,8 +33,8 @@ def write_png(path: str, image: np.ndarray, scale: int = 1) -> None:
   """Writes a uint8 image [H, W, C]; `scale` > 1 enlarges it with nearest-neighbour pixels."""
   if scale > 1:
     image = image.repeat(scale, axis=0).repeat(scale, axis=1)
-  os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-  Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(path)
+  with records.atomic(path) as tmp:  # (A kill mid-write leaves the old figure or none.)
+    Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(tmp)
 
 
 def samples_figure(samples: np.ndarray) -> np.ndarray:

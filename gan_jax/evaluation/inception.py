@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gan_jax import errors
+from gan_jax import records
 from gan_jax.evaluation import inception_preprocess
 
 WEIGHTS_CONFIG_KEY = 'config.eval.inception_weights'
@@ -253,11 +254,8 @@ def check_flat_variables(flat: Dict[str, np.ndarray], source: str, fix: str,
 def save_variables(path: str, variables) -> None:
   """Writes {'params', 'batch_stats'} as a flat .npz, atomically (tmp file + os.replace)."""
   flat = {k: np.asarray(v, np.float32) for k, v in _flatten(variables).items()}
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  tmp = path + '.tmp.npz'
-  np.savez(tmp, **flat)
-  os.replace(tmp, path)
+  with records.atomic(os.path.abspath(path)) as tmp, open(tmp, 'wb') as f:
+    np.savez(f, **flat)
 
 
 def load_variables(path: str):
