@@ -57,10 +57,14 @@ def test_features_without_posteriors_round_trip(images, tmp_path):
   assert probs is None and network.calls == 1 and features.shape == (5, 16)
 
 
-@pytest.mark.parametrize('damage', ['garbage', 'truncated', 'pickled', 'other_rows'])
+@pytest.mark.parametrize('damage', ['garbage', 'truncated', 'pickled', 'other_rows',
+                                    'other_width', 'nan'])
 def test_a_damaged_entry_is_computed_again_and_replaced(images, tmp_path, damage):
+  # 'other_width' and 'nan' were read as they were: a traceback in FID's matrix product, or a
+  # NaN FID printed as a number.
   network = _Network()
-  feature_cache.cached(network, images, 'net', str(tmp_path))
+  cached = lambda: feature_cache.cached(network, images, 'net', str(tmp_path), width=16)
+  cached()
   (entry,) = [tmp_path / n for n in os.listdir(tmp_path)]
   if damage == 'garbage':
     entry.write_bytes(b'not an npz')
@@ -68,12 +72,16 @@ def test_a_damaged_entry_is_computed_again_and_replaced(images, tmp_path, damage
     entry.write_bytes(entry.read_bytes()[:100])
   elif damage == 'pickled':
     np.savez(entry, features=np.array([{'a': 1}], dtype=object))
-  else:
+  elif damage == 'other_rows':
     np.savez(entry, features=np.zeros((3, 16)))
-  _, features = feature_cache.cached(network, images, 'net', str(tmp_path))
+  elif damage == 'other_width':
+    np.savez(entry, features=np.zeros((5, 100)))
+  else:
+    np.savez(entry, features=np.full((5, 16), np.nan))
+  _, features = cached()
   assert network.calls == 2
   np.testing.assert_array_equal(features, 2 * images.reshape(5, -1))
-  _, again = feature_cache.cached(network, images, 'net', str(tmp_path))  # Replaced: a hit.
+  _, again = cached()  # Replaced: a hit.
   assert network.calls == 2
   np.testing.assert_array_equal(again, features)
 

@@ -36,7 +36,7 @@ def images_digest(images: np.ndarray) -> str:
   return digest.hexdigest()
 
 
-def _read(path: str, rows: int) -> Optional[Outputs]:
+def _read(path: str, rows: int, width: Optional[int]) -> Optional[Outputs]:
   try:
     with np.load(path, allow_pickle=False) as f:
       features = f['features']
@@ -49,17 +49,25 @@ def _read(path: str, rows: int) -> Optional[Outputs]:
     logging.warning('feature cache: %s holds %d rows, not %d; computing it again', path,
                     len(features), rows)
     return None
+  if features.ndim != 2 or (width is not None and features.shape[1] != width):
+    logging.warning('feature cache: %s holds features of shape %s, not [%d, %s]; computing it '
+                    'again', path, features.shape, rows, width)
+    return None
+  if not (np.isfinite(features).all() and (probs is None or np.isfinite(probs).all())):
+    logging.warning('feature cache: %s holds NaN or infinite values; computing it again', path)
+    return None
   return probs, features
 
 
 def cached(forward: Callable[[np.ndarray], Outputs], images: np.ndarray, network: str,
-           directory: str) -> Outputs:
-  """forward(images), from `directory` when this network has seen these very images before."""
+           directory: str, width: Optional[int] = None) -> Outputs:
+  """forward(images), from `directory` when this network has seen these very images before;
+  `width`: the network's feature width, which an entry must have (else it is computed again)."""
   directory = os.path.expanduser(directory)
   key = hashlib.sha256(f'{network}|{images_digest(images)}'.encode()).hexdigest()[:32]
   path = os.path.join(directory, f'{key}.npz')
   if os.path.exists(path):
-    found = _read(path, len(images))
+    found = _read(path, len(images), width)
     if found is not None:
       return found
   probs, features = forward(images)

@@ -105,7 +105,8 @@ class Context:
         network = (f'inception|{feature_cache.file_digest(ev.inception_weights)}|'
                    f'{ev.inception_preprocessing}')
         real_forward = functools.partial(feature_cache.cached, forward, network=network,
-                                         directory=ev.inception_feature_cache)
+                                         directory=ev.inception_feature_cache,
+                                         width=inception.POOL3_DIM)
       return FeatureSpace(forward, data.to_float(np.asarray(test)), no_posteriors=no_logits,
                           real_forward=real_forward)
     if name == 'classifier':
