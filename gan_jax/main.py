@@ -52,6 +52,8 @@ class _QuietLibraries(python_logging.Filter):
 
   def filter(self, record):
     if '/orbax/' in record.pathname or '/asyncio/' in record.pathname:
+      if 'did not provide metrics' in str(record.msg):  # A checkpoint between evaluations.
+        return False
       record.exc_info, record.exc_text, record.stack_info = None, None, None
       return record.levelno >= python_logging.WARNING
     return True
