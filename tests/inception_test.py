@@ -308,7 +308,8 @@ def test_converter_command_line(pytorch_fid_network, tmp_path):
   _assert_variables_equal(inception.load_variables(npz), expected)
   failed = subprocess.run(command[:3] + [f'--input={tmp_path}/absent.pth', f'--output={npz}'],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
-  errors_printed = [line for line in failed.stderr.splitlines() if line.startswith('gan_jax:')]
+  errors_printed = [line for line in failed.stderr.splitlines()
+                    if line.startswith('gan_jax.evaluation.convert_inception_weights: error:')]
   assert failed.returncode == 1 and 'Traceback' not in failed.stderr
   assert len(errors_printed) == 1 and 'absent.pth does not exist' in errors_printed[0]
 
