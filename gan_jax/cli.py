@@ -36,7 +36,9 @@ def one_line(program: str, expected: tuple = ()) -> Callable:
     def wrapped(argv):
       try:
         interrupts.arm()
-        return main(argv)
+        result = main(argv)
+        interrupts.check()  # A signal that a finaliser or library swallowed on its way.
+        return result
       except (errors.GanJaxError, *expected) as e:
         _line(program, f'error: {e}', 1)
       except errors.Preempted as e:

@@ -23,6 +23,7 @@ from gan_jax import checkpointing
 from gan_jax import config_checks
 from gan_jax import data
 from gan_jax import errors
+from gan_jax import interrupts
 from gan_jax import records as records_lib
 from gan_jax import state as state_lib
 from gan_jax import steps
@@ -119,6 +120,7 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
       if all_checkpoints:
         continue
       break
+    interrupts.check()  # (One a library swallowed: acted on between checkpoints.)
     state = run.state(step)
     if state is None:  # Damaged or foreign: set aside (and named in the log) by the checkpointer.
       continue

@@ -141,7 +141,8 @@ def _interrupted(error: BaseException) -> None:
     signal.signal(signum, signal.SIG_IGN)
   signum = getattr(error, 'signum', signal.SIGINT)
   what = interrupts.describe(signum)
-  if not FLAGS.is_parsed() or FLAGS.mode == 'train':
+  evaluating = FLAGS.mode == 'eval' if FLAGS.is_parsed() else '--mode=eval' in sys.argv
+  if not evaluating:
     print(f'gan_jax: {what} before a checkpoint of the steps since the last one could be '
           'written; run the same command to resume from the last checkpoint', file=sys.stderr)
   else:
@@ -168,6 +169,7 @@ def main(argv):
       train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
     elif parallel.is_first_host(FLAGS.process_id):  # Evaluation runs on one host, on its own.
       evaluate.evaluate(FLAGS.config, FLAGS.workdir, all_checkpoints=FLAGS.all_checkpoints)
+    interrupts.check()  # A signal that a finaliser or library swallowed on its way.
   except errors.GanJaxError as e:
     _fail(str(e))
   except errors.Preempted as e:
