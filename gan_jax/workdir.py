@@ -43,6 +43,19 @@ def check_usable(workdir: str) -> None:
   if os.path.exists(workdir) and not os.path.isdir(workdir):
     raise errors.WorkdirError(f'--workdir={workdir} is a file, not a directory; choose another '
                               '--workdir')
+  # What a run writes inside it, checked now rather than when it is first written (for
+  # samples/, after a whole interval of training that was then lost).
+  for name, directory in _LAYOUT:
+    path = os.path.join(workdir, name)
+    if os.path.exists(path) and os.path.isdir(path) != directory:
+      raise errors.WorkdirError(
+          f'{path} is a {"file" if directory else "directory"}, where the run keeps its '
+          f'{name}{"/" if directory else ""}; move it out of the workdir')
+
+
+_LAYOUT = (('checkpoints', True), ('samples', True), ('eval', True), ('figures', True),
+           ('metrics.jsonl', False), ('config.json', False), ('stop.json', False),
+           ('hardware.json', False))
 
 
 def changed_keys(workdir: str, config):

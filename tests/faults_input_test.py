@@ -152,6 +152,27 @@ def test_a_workdir_that_is_a_file_or_empty_is_one_line(workdir_kind, tmp_path):
   assert path.read_text() == 'mine'
 
 
+@pytest.mark.parametrize('name, mode', [('samples', 'train'), ('eval', 'eval'),
+                                        ('metrics.jsonl', 'train')])
+def test_a_workdir_entry_of_the_wrong_kind_is_one_line_before_any_work(name, mode, tmp_path):
+  # samples/ as a file failed the run at its first sample, after an interval of training that
+  # was lost; eval/ as a file, after the first evaluation.
+  workdir = tmp_path / 'run'
+  train.train_and_evaluate(small_config(num_train_steps=2), str(workdir))  # The CLI's config.
+  path = workdir / name
+  shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+  if name.endswith('.jsonl'):
+    path.mkdir()
+  else:
+    path.write_text('mine')
+  before = faults.snapshot(workdir)
+  result = faults.run(f'--workdir={workdir}', *faults.CLI_RUN[:2], '--config.num_train_steps=4',
+                      f'--mode={mode}')
+  line = faults.one_line(result)
+  assert f'{path} is a {"directory" if path.is_dir() else "file"}, where the run keeps' in line
+  assert faults.snapshot(workdir) == before
+
+
 def test_invalid_config_json_is_one_line_and_untouched(tmp_path):
   workdir = tmp_path / 'run'
   train.train_and_evaluate(small_config(num_train_steps=2), str(workdir))  # The CLI's config.
