@@ -94,10 +94,11 @@ def _retention(keep: int, best_metric: Optional[str]) -> dict:
   newest = ocp.checkpoint_managers.preservation_policy.LatestN(n=keep)
   if best_metric is None:
     return dict(preservation_policy=newest)
+  value = _metric_value(best_metric)
   best = ocp.checkpoint_managers.preservation_policy.BestN(
-      get_metric_fn=_metric_value(best_metric), n=1, keep_checkpoints_without_metrics=False)
+      get_metric_fn=value, n=1, keep_checkpoints_without_metrics=False)
   return dict(preservation_policy=ocp.checkpoint_managers.preservation_policy.AnyPreservationPolicy(
-      [newest, best]), best_fn=_metric_value(best_metric), best_mode='max')
+      [newest, best]), best_fn=value, best_mode='max')
 
 
 def _free_name(path: str, suffix: str) -> str:

@@ -41,12 +41,12 @@ def _evaluated(workdir: str, eval_config: Dict, run: 'Run') -> List[Dict]:
   step. A record of another checkpoint (one copied in from another run, or made before its step
   was trained again differently) or without that identity (an older version) is not this run's
   number: it is left out, with a warning, and computed again where the checkpoint is kept."""
-  records = []
+  records, kept = [], set(run.checkpointer.all_steps())
   for path in sorted(glob.glob(os.path.join(workdir, 'eval', 'step_*.json'))):
     record = records_lib.read(path)
     if record.get('eval_config') != eval_config or 'step' not in record:
       continue
-    why = run.foreign(record)
+    why = run.foreign(record, kept)
     if why:
       logging.warning('%s %s; it is not used (computed again where its checkpoint is kept).',
                       path, why)
@@ -83,15 +83,16 @@ class Run:
     """The identity of the checkpoint at `step` (a digest of its arrays' checksums), or None."""
     return self.checkpointer.identity(step)
 
-  def foreign(self, record: Dict) -> str:
-    """Why an eval record is not of this run's checkpoint at its step ('' if it is)."""
+  def foreign(self, record: Dict, kept) -> str:
+    """Why an eval record is not of this run's checkpoint at its step ('' if it is); `kept`:
+    the steps whose checkpoints are on disk."""
     if 'checkpoint' not in record or 'run' not in record:
       return 'records no checkpoint identity (written by an older version)'
     differ = workdir_lib.identifying(workdir_lib.differing_keys(record['run'], self.config),
                                      self.config)
     if differ:
       return f'was computed for another run ({", ".join(differ[:3])} differ)'
-    if record['step'] in self.checkpointer.all_steps() and (
+    if record['step'] in kept and (
         record['checkpoint'] != self.checkpoint_id(record['step'])):
       return f'was computed from another checkpoint than the one now at step {record["step"]}'
     return ''

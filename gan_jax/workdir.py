@@ -36,6 +36,12 @@ def _flatten(tree, prefix=''):
   return {prefix[:-1]: tree}
 
 
+# What a run keeps in its workdir: (name, whether it is a directory).
+_LAYOUT = (('checkpoints', True), ('samples', True), ('eval', True), ('figures', True),
+           ('metrics.jsonl', False), ('config.json', False), ('stop.json', False),
+           ('hardware.json', False))
+
+
 def check_usable(workdir: str) -> None:
   """A one-line WorkdirError for a --workdir that cannot be a run's directory."""
   if not workdir:
@@ -51,11 +57,6 @@ def check_usable(workdir: str) -> None:
       raise errors.WorkdirError(
           f'{path} is a {"file" if directory else "directory"}, where the run keeps its '
           f'{name}{"/" if directory else ""}; move it out of the workdir')
-
-
-_LAYOUT = (('checkpoints', True), ('samples', True), ('eval', True), ('figures', True),
-           ('metrics.jsonl', False), ('config.json', False), ('stop.json', False),
-           ('hardware.json', False))
 
 
 def changed_keys(workdir: str, config):
