@@ -12,6 +12,7 @@ from gan_jax import errors
 from gan_jax import evaluate
 from gan_jax import train
 from gan_jax.evaluation import classifier
+from gan_jax.evaluation import metrics
 from gan_jax.evaluation import protocols
 from gan_jax.evaluation import sampling
 from gan_jax.evaluation.metrics import density_coverage
@@ -118,6 +119,9 @@ def test_metrics_during_training_equal_mode_eval_of_the_same_checkpoint(tmp_path
     record = _read(os.path.join(workdir, 'eval', f'step_{step:06d}.json'))['parzen']
     for key in ('validation_ll', 'test_ll', 'test_stderr'):
       np.testing.assert_allclose(logged[step][f'eval/parzen/{key}'], record[key], rtol=1e-6)
+    # The σ chosen on validation rows is on the curve too, one of the grid's widths.
+    assert logged[step]['eval/parzen/sigma'] == record['sets'][0]['sigma']
+    assert record['sets'][0]['sigma'] in config.eval.sigmas
   assert logged[2]['eval/parzen/test_ll'] != logged[4]['eval/parzen/test_ll']
 
 
@@ -157,6 +161,11 @@ def test_tfd_folds_protocol(tmp_path):
   assert result['test_ll'] == pytest.approx(14.0)
   assert result['test_stderr'] == pytest.approx(np.std([10, 12, 14, 16, 18], ddof=1) / np.sqrt(5))
   assert result['validation_ll'] == pytest.approx(3.0)
+  # Each fold's σ is its own curve and part of the log line.
+  result['sets'] = [{'name': f'fold_{f}', 'sigma': 0.1 * (f + 1)} for f in range(5)]
+  assert metrics.scalars({'parzen': result})['eval/parzen/sigma/fold_2'] == pytest.approx(0.3)
+  assert 'eval/parzen/sigma' not in metrics.scalars({'parzen': result})
+  assert metrics.describe({'parzen': result}).endswith('(σ 0.1, 0.2, 0.3, 0.4, 0.5)')
 
 
 def test_toy_1d_figure_one(tmp_path):

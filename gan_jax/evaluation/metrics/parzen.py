@@ -56,9 +56,23 @@ class Parzen(base.Metric):
             **protocols.evaluate(lambda s: s.reference, self.sets, self.config.eval)}
 
   @staticmethod
-  def describe(result: Dict) -> str:
+  def sigmas(result: Dict) -> Dict[str, float]:
+    """The σ chosen on validation rows: 'sigma' for one set, 'sigma/<fold>' for each TFD fold.
+    A jump of the test s.e. along a curve is most often σ moving to the next width of the grid."""
+    sets = result['sets']
+    if len(sets) == 1:
+      return {'sigma': float(sets[0]['sigma'])}
+    return {f'sigma/{s["name"]}': float(s['sigma']) for s in sets}
+
+  @classmethod
+  def scalars(cls, result: Dict) -> Dict[str, float]:
+    return {**base.Metric.scalars(result), **cls.sigmas(result)}
+
+  @classmethod
+  def describe(cls, result: Dict) -> str:
+    sigmas = ', '.join(f'{s:.3g}' for s in cls.sigmas(result).values())
     return (f'validation LL {result["validation_ll"]:.2f}, test LL {result["test_ll"]:.2f} ± '
-            f'{result["test_stderr"]:.2f}')
+            f'{result["test_stderr"]:.2f} (σ {sigmas})')
 
   @staticmethod
   def table_cell(results: List[Dict]) -> str:
