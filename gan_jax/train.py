@@ -226,7 +226,8 @@ def _train(config, workdir, dataset, spec, state, rngs, primary,
         started = time.monotonic()
         scores = (_evaluate(config, evaluators, parallel.unreplicate(state.generator), step)
                   if evaluate_now and evaluators else {})
-        log.write(step, {**_summarise(host), **scores}, untimed_seconds=time.monotonic() - started)
+        log.write(step, {**_summarise(host), 'epoch': step / dataset.steps_per_epoch, **scores},
+                  untimed_seconds=time.monotonic() - started)
         history = []
         if evaluate_now and selection is not None:
           scores = {selection: parallel.from_primary(scores.get(selection, float('nan')))}

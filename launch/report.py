@@ -26,14 +26,16 @@ def parse_published(text: str) -> Optional[Tuple[float, float]]:
 
 
 def steps_per_epoch(workdir: str) -> Optional[float]:
-  """From the run's stop.json (written when training ended), or None."""
-  import json  # pylint: disable=g-import-not-at-top
+  """From the run's stop.json (written when training ended), else from the `epoch` of its newest
+  metrics.jsonl record (a run still training), or None."""
+  stop = records.read(os.path.join(workdir, 'stop.json'))
   try:
-    with open(os.path.join(workdir, 'stop.json'), encoding='utf-8') as f:
-      stop = json.load(f)
     return stop['step'] / stop['epoch']
-  except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
-    return None
+  except (KeyError, TypeError, ZeroDivisionError):
+    pass
+  logged = [r for r in metrics_log.read(os.path.join(workdir, 'metrics.jsonl'))
+            if isinstance(r.get('epoch'), (int, float)) and r['epoch'] > 0]
+  return logged[-1]['step'] / logged[-1]['epoch'] if logged else None
 
 
 def curve(workdir: str, key: str) -> Tuple[np.ndarray, np.ndarray]:

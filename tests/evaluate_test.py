@@ -114,6 +114,9 @@ def test_metrics_during_training_equal_mode_eval_of_the_same_checkpoint(tmp_path
     logged = {r['step']: r for r in map(json.loads, f) if 'eval/parzen/test_ll' in r}
   assert sorted(logged) == [2, 4]
   assert all(np.isfinite(r['steps_per_sec']) and 'd_loss' in r for r in logged.values())
+  # Each record's epoch: steps over the batches in one pass of the training rows.
+  per_epoch = len(data.load_split(config.data, 'train')) // config.batch_size
+  assert per_epoch > 4 and all(r['epoch'] == s / per_epoch for s, r in logged.items())
   evaluate.evaluate(config, workdir, all_checkpoints=True)
   for step in (2, 4):
     record = _read(os.path.join(workdir, 'eval', f'step_{step:06d}.json'))['parzen']

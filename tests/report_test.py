@@ -17,20 +17,24 @@ def test_published_values_are_parsed():
   assert report.parse_published('not in the paper') is None
 
 
-def _run(tmp_path, seed, steps_per_epoch, values, selected, torn=False):
+def _run(tmp_path, seed, steps_per_epoch, values, selected, torn=False, training=False):
+  """A run's workdir: stopped (its stop.json gives the epochs), or `training` (no stop.json yet;
+  its records' `epoch` do)."""
   workdir = tmp_path / f'seed={seed}'
   os.makedirs(workdir)
   with open(workdir / 'metrics.jsonl', 'w') as f:
     for step, value in values:
-      f.write(json.dumps({'step': step, 'd_loss': 1.0}) + '\n')  # Records without the key.
+      epoch = {'epoch': step / steps_per_epoch} if training else {}
+      f.write(json.dumps({'step': step, 'd_loss': 1.0, **epoch}) + '\n')  # Without the key.
       f.write(json.dumps({'step': step, 'eval/parzen/test_ll': value,
                           'eval/parzen/validation_ll': value - 3}) + '\n')
     if torn:
       f.write('{"step": 99999, "eval/parzen/te')
   last = values[-1][0]
-  with open(workdir / 'stop.json', 'w') as f:
-    json.dump({'step': last, 'epoch': last / steps_per_epoch, 'stopped_by': 'early_stopping',
-               'reason': 'test'}, f)
+  if not training:
+    with open(workdir / 'stop.json', 'w') as f:
+      json.dump({'step': last, 'epoch': last / steps_per_epoch, 'stopped_by': 'early_stopping',
+                 'reason': 'test'}, f)
   summary = {'selected_step': selected, 'parzen': {'test_ll': dict(values)[selected]},
              'reference': {'parzen': {'test_ll': 240.5}}}
   return {'workdir': str(workdir), 'seed': seed, 'summary': summary}
@@ -39,19 +43,21 @@ def _run(tmp_path, seed, steps_per_epoch, values, selected, torn=False):
 def test_row_figure_plots_the_logged_values_band_reference_and_selection(tmp_path):
   runs = [_run(tmp_path, 0, 500, [(5000, 100.0), (10000, 150.0), (15000, 149.0)], 10000),
           _run(tmp_path, 1, 500, [(5000, 90.0), (10000, 120.0), (15000, 160.5), (20000, 158.0)],
-               15000, torn=True)]
+               15000, torn=True),
+          _run(tmp_path, 2, 250, [(5000, 80.0), (10000, 110.0)], 10000, training=True)]
   path = str(tmp_path / 'out' / 'fig.png')
   drawn = report.row_figure(path, 'GAN, MNIST', 'parzen', 'test_ll', '225 ± 2', runs)
   assert os.path.getsize(path) > 0
   for run in runs:  # Read back independently of the report's reader.
     with open(os.path.join(run['workdir'], 'metrics.jsonl')) as f:
       logged = [json.loads(l) for l in f if l.endswith('\n')]
-    expected = [(r['step'] / 500, r['eval/parzen/test_ll']) for r in logged
+    per_epoch = 250 if run['seed'] == 2 else 500
+    expected = [(r['step'] / per_epoch, r['eval/parzen/test_ll']) for r in logged
                 if 'eval/parzen/test_ll' in r]
     np.testing.assert_array_equal(drawn['lines'][run['seed']], expected)
   assert drawn['band'] == pytest.approx((223.0, 227.0))
   assert drawn['reference'] == 240.5
-  assert drawn['selected'] == {0: (20.0, 150.0), 1: (30.0, 160.5)}
+  assert drawn['selected'] == {0: (20.0, 150.0), 1: (30.0, 160.5), 2: (40.0, 110.0)}
 
 
 def test_figures_are_embedded_beside_the_table(tmp_path):
