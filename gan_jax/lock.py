@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import time
+from typing import Optional
 
 from absl import logging
 
@@ -63,3 +64,26 @@ def _read_holder(fd: int) -> str:
   if not holder:
     return 'holder unknown'
   return f'PID {holder.get("pid")} on host {holder.get("host")}, started {holder.get("started")}'
+
+
+def holder(workdir: str) -> Optional[dict]:
+  """Who holds the workdir's lock, read without taking it (a run starting then is never
+  refused): its {'pid', 'host', 'started'} when a run is training there (its PID alive, or on
+  another host, which cannot be checked from here), else None. A killed run's record, whose PID
+  is gone, is None."""
+  try:
+    with open(os.path.join(workdir, LOCK_FILE), encoding='utf-8') as f:
+      record = json.loads(f.read() or '{}')
+  except (OSError, ValueError):
+    return None
+  if not isinstance(record, dict) or not isinstance(record.get('pid'), int):
+    return None
+  if record.get('host') != socket.gethostname():
+    return record
+  try:
+    os.kill(record['pid'], 0)
+  except ProcessLookupError:
+    return None
+  except PermissionError:  # Alive, another user's.
+    pass
+  return record

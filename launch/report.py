@@ -38,6 +38,20 @@ def steps_per_epoch(workdir: str) -> Optional[float]:
   return logged[-1]['step'] / logged[-1]['epoch'] if logged else None
 
 
+def train_seconds(workdir: str) -> float:
+  """Training wall time from metrics.jsonl: each logged interval's steps / its steps per second
+  (the last record of each step counts, as a resumed run may log a step twice)."""
+  path = os.path.join(workdir, 'metrics.jsonl')
+  if not os.path.exists(path):
+    return float('nan')
+  logged = {r['step']: r for r in metrics_log.read(path) if 'steps_per_sec' in r}
+  total, previous = 0.0, 0
+  for step in sorted(logged):
+    total += (step - previous) / max(float(logged[step]['steps_per_sec']), 1e-12)
+    previous = step
+  return total
+
+
 def curve(workdir: str, key: str) -> Tuple[np.ndarray, np.ndarray]:
   """(steps, values) of `key` in metrics.jsonl, one per step (the last logged), in step order."""
   by_step = {r['step']: r[key] for r in metrics_log.read(os.path.join(workdir, 'metrics.jsonl'))

@@ -7,6 +7,8 @@ kept checkpoint; finished evaluations are reused), and writes a Markdown table: 
 published number beside ours, with the config, seeds, steps, hardware and training wall time.
 It goes to <root>/tables/<table>.md and to stdout. --row=TEXT runs only the rows whose label
 contains TEXT (their table goes to <table>-some_rows.md, leaving the whole table's file alone).
+--progress trains and evaluates nothing: where each seed stands, from the metrics its run
+evaluated during training (launch/progress.py), into <table>-progress.md; safe beside the runs.
 
 --runlocal runs each experiment's `runlocal` variant (tiny networks, 2 steps) and, where a
 dataset is absent, tfds's mock data or random files in its format; the table says so. It checks
@@ -21,6 +23,7 @@ and a runlocal table, leave it out and say why.
   python -m launch.reproduce --table=offline --row='Fashion-MNIST 32x32' \
       --inception_weights=~/.cache/gan_jax/inception/inception_pool3.npz
   python -m launch.reproduce --table=gan_parzen --runlocal
+  python -m launch.reproduce --table=gan_parzen --row=MNIST --progress
   python -m launch.reproduce --table=dfm_cifar10 --inception_weights=~/inception_fid.npz
 """
 from gan_jax import cli  # pylint: disable=g-bad-import-order
@@ -44,12 +47,12 @@ from absl import logging
 import numpy as np
 
 from gan_jax import errors
-from gan_jax import metrics_log
 from gan_jax import records
 from gan_jax.data import tfds_source
 from launch import fetch_data
 from launch import overrides
 from launch import plan
+from launch import progress as progress_lib
 from launch import report
 from launch import tables
 
@@ -64,6 +67,9 @@ flags.DEFINE_bool('fetch', False, 'First obtain the datasets launch.fetch_data c
                   'that a row needs and lacks.')
 flags.DEFINE_string('tfd_path', '', 'Your TFD_48x48.mat, for the TFD row of gan_parzen (TFD is '
                     'not redistributable).')
+flags.DEFINE_bool('progress', False, 'Train and evaluate nothing: where each seed stands, from the '
+                  'metrics its run evaluated during training (runs may be training), to '
+                  '<table>-progress.md.')
 flags.DEFINE_multi_string('row', [], 'Only the rows whose label contains this text (repeat for '
                           'more); default: every row.')
 flags.mark_flag_as_required('table')
@@ -112,20 +118,6 @@ def _data_available(config, row: tables.Row) -> Optional[str]:
   return None
 
 
-def train_seconds(workdir: str) -> float:
-  """Training wall time from metrics.jsonl: each logged interval's steps / its steps per second
-  (the last record of each step counts, as a resumed run may log a step twice)."""
-  path = os.path.join(workdir, 'metrics.jsonl')
-  if not os.path.exists(path):
-    return float('nan')
-  records = {r['step']: r for r in metrics_log.read(path) if 'steps_per_sec' in r}
-  total, previous = 0.0, 0
-  for step in sorted(records):
-    total += (step - previous) / max(float(records[step]['steps_per_sec']), 1e-12)
-    previous = step
-  return total
-
-
 def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_weights: str,
              fetch: bool = False, data_paths: Optional[Dict[str, str]] = None) -> Dict:
   """Trains (or reuses) and evaluates one seed of a row; returns what the table needs."""
@@ -161,7 +153,7 @@ def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_we
   stop = records.read(os.path.join(workdir, 'stop.json'))  # (Torn: rewritten by training.)
   return {'summary': summary, 'workdir': workdir, 'seed': seed, 'steps': int(state.step),
           'epochs': stop.get('epoch'), 'stopped_by': stop.get('stopped_by'),
-          'seconds': train_seconds(workdir), 'stand_in': stand_in,
+          'seconds': report.train_seconds(workdir), 'stand_in': stand_in,
           'hardware': records.read(os.path.join(workdir, 'hardware.json')).get(
               'description', 'not recorded'),
           'not_computed': not_computed,
@@ -186,10 +178,12 @@ def _steps_cell(results: List[Dict]) -> str:
   """Each seed's steps, with its epochs and '(stopped)' where the stopping rule ended it; one
   entry when every seed ran the same."""
   def one(r):
+    # Ended by the rule; or, in a progress table, still training / paused.
+    how = {'early_stopping': 'stopped', 'training': 'training', 'paused': 'paused'}.get(
+        r.get('stopped_by'))
     if r.get('epochs') is None:
-      return f'{r["steps"]:,}'
-    stopped = ', stopped' if r.get('stopped_by') == 'early_stopping' else ''
-    return f'{r["steps"]:,} ({r["epochs"]:.0f}{stopped})'
+      return f'{r["steps"]:,}' + (f' ({how})' if how else '')
+    return f'{r["steps"]:,} ({r["epochs"]:.0f}{", " + how if how else ""})'
   cells = [one(r) for r in results]
   return cells[0] if len(set(cells)) == 1 else ', '.join(cells)
 
@@ -202,9 +196,14 @@ def _hours(seconds: float) -> str:
 
 
 def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
-             command: str) -> str:
-  lines = [f'# {table.title}', '',
+             command: str, progress: bool = False) -> str:
+  lines = [f'# {table.title}{": progress" if progress else ""}', '',
            f'`{command}` on {datetime.date.today().isoformat()} ({platform.node()}).', '']
+  if progress:
+    lines += ['**Progress**, not the result: each seed\'s numbers are those its run evaluated '
+              'during training, at the step with the best selection metric so far (the same '
+              'numbers --mode=eval gives that checkpoint); a seed still training may do better. '
+              'The table itself is the same command without --progress.', '']
   if runlocal:
     lines += ['**runlocal**: tiny networks trained for 2 steps, stand-in data where the dataset is '
               'absent. This checks the pipeline end to end; the numbers are not results.', '']
@@ -237,20 +236,33 @@ def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
     lines += ['', 'Stopped: ended by the stopping rule (config.early_stopping: the selection '
               'metric did not improve for `patience` evaluations; each run\'s stop.json says '
               'why), before num_train_steps.']
+  source = 'metrics.jsonl' if progress else 'eval/summary.json'
   lines += ['', f'Workdirs: `{rows[0]["root"]}/<experiment>{"-runlocal" if runlocal else ""}/seed=S`'
-            ' (eval/summary.json holds every number above).']
+            f' ({source} holds every number above).']
   return '\n'.join(lines) + '\n'
+
+
+def progress_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_weights: str,
+                  fetch: bool = False, data_paths: Optional[Dict[str, str]] = None
+                  ) -> Optional[Dict]:
+  """Where one seed of a row stands (launch/progress.py); None if it has not started."""
+  del fetch  # Nothing is read but the workdir.
+  config = run_config(row, seed, runlocal, inception_weights, data_paths)
+  return progress_lib.standing(config, _workdir(root, row, seed, runlocal), seed, row.metrics,
+                               row.real_data)
 
 
 def reproduce(name: str, root: str, runlocal: bool, inception_weights: str, fetch: bool = False,
               data_paths: Optional[Dict[str, str]] = None, only: Sequence[str] = (),
-              output: Optional[str] = None) -> str:
+              output: Optional[str] = None, progress: bool = False) -> str:
   """Runs the table (only the rows whose label contains a text of `only`, if any); returns (its
   Markdown, the rows that could not run, reported in it). With `output` (where the Markdown will
-  be written), the rows' figures are written beside it (launch/report.py) and embedded."""
+  be written), the rows' figures are written beside it (launch/report.py) and embedded. With
+  `progress`, nothing runs: each seed's standing (launch/progress.py); seeds not started are
+  left out, and a row none of whose seeds started is reported so."""
   plan.check_root(root)
   table = tables.select(tables.TABLES[name], only)
-  if not runlocal:  # A missing input (the Inception weights) of a metric a row needs stops it
+  if not runlocal and not progress:  # A missing input (the Inception weights) of a metric a row needs stops it
     # before training.
     from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top
     for row in table.rows:
@@ -265,14 +277,20 @@ def reproduce(name: str, root: str, runlocal: bool, inception_weights: str, fetc
     try:
       for seed in row.seeds:
         logging.info('%s: %s, seed %d', name, row.label, seed)
-        entry['results'].append(run_seed(row, seed, root, runlocal, inception_weights, fetch,
-                                         data_paths))
+        result = (progress_seed if progress else run_seed)(row, seed, root, runlocal,
+                                                           inception_weights, fetch, data_paths)
+        if result is not None:
+          entry['results'].append(result)
+      if not entry['results']:
+        raise errors.CheckpointError(f'no seed has started (nothing logged in '
+                                     f'{_workdir(root, row, row.seeds[0], runlocal)} or its '
+                                     'other seeds); train it first')
     except errors.GanJaxError as e:
       entry['error'] = str(e)
       logging.error('%s: %s failed: %s', name, row.label, e)
     rows.append(entry)
   command = 'python -m launch.reproduce ' + ' '.join(sys.argv[1:])
-  text = markdown(name, table, rows, runlocal, command)
+  text = markdown(name, table, rows, runlocal, command, progress)
   if output:
     figures = report.figures_markdown(output, rows)
     if figures:
@@ -286,12 +304,14 @@ def main(argv):
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   output = FLAGS.output or os.path.join(
       FLAGS.root, 'tables',
-      f'{FLAGS.table}{"-runlocal" if FLAGS.runlocal else ""}{"-some_rows" if FLAGS.row else ""}.md')
+      f'{FLAGS.table}{"-runlocal" if FLAGS.runlocal else ""}{"-some_rows" if FLAGS.row else ""}'
+      f'{"-progress" if FLAGS.progress else ""}.md')
   if os.path.isdir(output):
     raise errors.ConfigError(f'--output={output} is a directory; give the path of the Markdown '
                              'file to write')
   text, failed = reproduce(FLAGS.table, FLAGS.root, FLAGS.runlocal, FLAGS.inception_weights,
-                           FLAGS.fetch, {'tfd_path': FLAGS.tfd_path}, FLAGS.row, output)
+                           FLAGS.fetch, {'tfd_path': FLAGS.tfd_path}, FLAGS.row, output,
+                           FLAGS.progress)
   records.write_text(os.path.abspath(output), text)  # A full disk leaves no torn table.
   print(text)
   if failed:

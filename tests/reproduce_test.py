@@ -8,6 +8,7 @@ import pytest
 from gan_jax import errors
 from gan_jax.data import idx
 from launch import fetch_data
+from launch import report
 from launch import reproduce
 from launch import tables
 
@@ -33,7 +34,7 @@ def test_train_seconds_counts_each_step_once(tmp_path):
              {'step': 40, 'steps_per_sec': 4.0}]
   with open(tmp_path / 'metrics.jsonl', 'w') as f:
     f.writelines(json.dumps(r) + '\n' for r in records)
-  assert reproduce.train_seconds(str(tmp_path)) == pytest.approx(10 / 5 + 10 / 10 + 20 / 4)
+  assert report.train_seconds(str(tmp_path)) == pytest.approx(10 / 5 + 10 / 10 + 20 / 4)
 
 
 def test_seeds_are_summarised_as_mean_and_std():

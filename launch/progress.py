@@ -1,0 +1,73 @@
+"""Where each seed of a table stands, read from its workdir and touching nothing there:
+`python -m launch.reproduce --table=NAME --progress`, while the runs train (a CPU's hours, a pod's
+sweep) or after. Each seed's numbers are those of its metrics evaluated during training
+(config.eval.every_steps), which equal --mode=eval's of the same checkpoint; its selected step is
+the one with the best selection metric logged so far (the highest Parzen validation LL), the
+checkpoint the best-checkpoint policy keeps. Nothing is trained or evaluated.
+"""
+import os
+from typing import Dict, Optional
+
+import numpy as np
+
+from gan_jax import lock
+from gan_jax import metrics_log
+from gan_jax import records
+from launch import report
+
+NOT_DURING_TRAINING = 'not evaluated during training (config.eval.every_steps)'
+REAL_DATA = 'real data is scored by --mode=eval, not during training'
+
+
+def status(workdir: str) -> str:
+  """'training' (a live run holds the workdir's lock), how it ended (stop.json's stopped_by:
+  'early_stopping' / 'num_train_steps'), or 'paused' (stopped before either: a kill, a
+  session's end; the same command resumes it)."""
+  if lock.holder(workdir):
+    return 'training'
+  return records.read(os.path.join(workdir, 'stop.json')).get('stopped_by') or 'paused'
+
+
+def _selected(logged, selection: Optional[tuple]) -> Optional[dict]:
+  """The evaluation record selection picks: the highest finite selection metric (the earliest
+  of equals), or with none configured the newest evaluation."""
+  if selection is None:
+    evaluated = [r for r in logged if any(k.startswith('eval/') for k in r)]
+    return evaluated[-1] if evaluated else None
+  key = 'eval/{}/{}'.format(*selection)
+  scored = [r for r in logged if isinstance(r.get(key), (int, float)) and np.isfinite(r[key])]
+  return max(scored, key=lambda r: r[key]) if scored else None
+
+
+def standing(config, workdir: str, seed: int, metric_names, real_data: bool = False
+             ) -> Optional[Dict]:
+  """One seed's entry for launch.reproduce's table (the fields run_seed returns), or None when
+  it has logged nothing yet. A `real_data` row (held-out real rows in place of samples) is scored
+  only by --mode=eval: its metrics are marked not computed."""
+  from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top  (JAX: after flags)
+  # The last record of each step counts (a resumed run may log a step twice).
+  logged = list({r['step']: r for r in metrics_log.read(os.path.join(workdir, 'metrics.jsonl'))
+                 if isinstance(r.get('step'), int)}.values())
+  if not logged:
+    return None
+  logged.sort(key=lambda r: r['step'])
+  chosen = _selected(logged, metrics.selection_key(config))
+  summary = {'selected_step': chosen['step'] if chosen else None}
+  not_computed = {}
+  for name in metric_names:
+    prefix = f'eval/{name}/'
+    found = {k[len(prefix):]: v for k, v in (chosen or {}).items() if k.startswith(prefix)}
+    if real_data:
+      not_computed[name] = REAL_DATA
+    elif found:
+      summary[name] = found
+    else:
+      not_computed[name] = NOT_DURING_TRAINING
+  per_epoch = report.steps_per_epoch(workdir)
+  last = logged[-1]['step']
+  return {'summary': summary, 'workdir': workdir, 'seed': seed, 'steps': last,
+          'epochs': last / per_epoch if per_epoch else None, 'stopped_by': status(workdir),
+          'seconds': report.train_seconds(workdir), 'stand_in': None,
+          'hardware': records.read(os.path.join(workdir, 'hardware.json')).get(
+              'description', 'not recorded'),
+          'not_computed': not_computed, 'data': ''}
