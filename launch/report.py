@@ -64,59 +64,86 @@ def _slug(text: str) -> str:
   return re.sub(r'[^a-z0-9]+', '_', text.lower()).strip('_')
 
 
+def _zoom(lines: Dict[int, np.ndarray], extra: List[float]) -> Tuple[Tuple[float, float],
+                                                                     Tuple[float, float]]:
+  """The second panel's limits: the second half of the epochs, and a value range holding every
+  point drawn there and the `extra` levels (the published band, the real-data line), so the
+  plateau and its distance to the published number read at a glance."""
+  last = max(float(xy[:, 0].max()) for xy in lines.values())
+  start = last / 2
+  shown = [float(v) for xy in lines.values() for v in xy[xy[:, 0] >= start, 1]] + extra
+  low, high = min(shown), max(shown)
+  pad = 0.05 * (high - low) or 1.0
+  return (start, last + 0.02 * last), (low - pad, high + pad)
+
+
 def row_figure(path: str, label: str, metric: str, key: str, published: str,
                results: List[Dict]) -> Optional[Dict]:
-  """Draws one row's figure to `path`; returns what was drawn (lines, band, reference, marks),
-  or None when no seed logged `key` during training."""
+  """Draws one row's figure to `path`: the whole run, and beside it its second half zoomed in.
+  Returns what was drawn (lines, band, reference, marks, the zoomed panel's limits), read back
+  from the first panel, or None when no seed logged `key` during training."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use('Agg')
   from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
   scalar = f'eval/{metric}/{key}'
-  drawn = {'lines': {}, 'band': None, 'reference': None, 'selected': {}}
-  fig, ax = plt.subplots(figsize=(7, 4.2))
+  seeds = []  # (seed, epochs, values, the selected point or None)
   for result in results:
     steps, values = curve(result['workdir'], scalar)
     per_epoch = steps_per_epoch(result['workdir'])
     if not len(steps) or not per_epoch:
       continue
-    seed = result['seed']
-    epochs = steps / per_epoch
-    (line,) = ax.plot(epochs, values, label=f'seed {seed}', lw=1.2)
-    drawn['lines'][seed] = line.get_xydata()  # What the figure holds, read back from it.
     summary = result['summary']
     selected = summary.get('selected_step')
-    if selected is not None and metric in summary:
-      point = (selected / per_epoch, summary[metric][key])
-      (mark,) = ax.plot(*point, marker='*', ms=12, color=line.get_color(), ls='none')
-      drawn['selected'][seed] = tuple(mark.get_xydata()[0])
-  if not drawn['lines']:
-    plt.close(fig)
+    point = ((selected / per_epoch, summary[metric][key])
+             if selected is not None and metric in summary else None)
+    seeds.append((result['seed'], steps / per_epoch, values, point))
+  if not seeds:
     return None
-  if parse_published(published):
-    value, pm = parse_published(published)
-    band = ax.axhspan(value - pm, value + pm, color='tab:red', alpha=0.15)
-    if hasattr(band, 'get_height'):  # A Rectangle (matplotlib >= 3.9), else a Polygon.
-      drawn['band'] = (band.get_y(), band.get_y() + band.get_height())
-    else:
-      ys = np.asarray(band.get_xy())[:, 1]
-      drawn['band'] = (float(ys.min()), float(ys.max()))
-    ax.axhline(value, color='tab:red', lw=1, label=f'published {published}')
+  band = parse_published(published)
   reference = results[0]['summary'].get('reference', {}).get(metric, {}).get(key)
-  if reference is not None:
-    (real,) = ax.axhline(reference, color='k', ls='--', lw=1, label=f'real data ({reference:.1f})'),
-    drawn['reference'] = float(real.get_ydata()[0])
-  ax.set_xlabel('epoch')
-  ax.set_ylabel(f'{metric} {key}')
-  ax.set_title(f'{label}: {key} during training (★ the checkpoint selected)', fontsize=10)
-  ax.legend(fontsize=8, loc='lower right')
-  ax.grid(alpha=0.3)
+  fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={'width_ratios': [3, 2]})
+  panels = []
+  for ax in axes:
+    drawn = {'lines': {}, 'band': None, 'reference': None, 'selected': {}}
+    for seed, epochs, values, point in seeds:
+      (line,) = ax.plot(epochs, values, label=f'seed {seed}', lw=1.2)
+      drawn['lines'][seed] = line.get_xydata()  # What the figure holds, read back from it.
+      if point is not None:
+        (mark,) = ax.plot(*point, marker='*', ms=12, color=line.get_color(), ls='none')
+        drawn['selected'][seed] = tuple(mark.get_xydata()[0])
+    if band:
+      value, pm = band
+      span = ax.axhspan(value - pm, value + pm, color='tab:red', alpha=0.15)
+      if hasattr(span, 'get_height'):  # A Rectangle (matplotlib >= 3.9), else a Polygon.
+        drawn['band'] = (span.get_y(), span.get_y() + span.get_height())
+      else:
+        ys = np.asarray(span.get_xy())[:, 1]
+        drawn['band'] = (float(ys.min()), float(ys.max()))
+      ax.axhline(value, color='tab:red', lw=1, label=f'published {published}')
+    if reference is not None:
+      (real,) = ax.axhline(reference, color='k', ls='--', lw=1,
+                           label=f'real data ({reference:.1f})'),
+      drawn['reference'] = float(real.get_ydata()[0])
+    ax.set_xlabel('epoch')
+    ax.grid(alpha=0.3)
+    panels.append(drawn)
+  whole, zoomed = panels
+  levels = [*(whole['band'] or ()), *([whole['reference']] if reference is not None else [])]
+  whole['zoom'] = _zoom(whole['lines'], levels)
+  axes[1].set_xlim(*whole['zoom'][0])
+  axes[1].set_ylim(*whole['zoom'][1])
+  axes[0].set_ylabel(f'{metric} {key}')
+  axes[0].set_title(f'{label}: {key} during training (★ the checkpoint selected)', fontsize=10)
+  axes[1].set_title('the second half of training', fontsize=10)
+  axes[0].legend(fontsize=8, loc='lower right')
   fig.tight_layout()
   try:
     with records.atomic(path) as tmp:
       fig.savefig(tmp, dpi=100)
   finally:
     plt.close(fig)
-  return drawn
+  del zoomed
+  return whole
 
 
 def figures_markdown(table_path: str, rows: List[Dict]) -> List[str]:

@@ -58,6 +58,13 @@ def test_row_figure_plots_the_logged_values_band_reference_and_selection(tmp_pat
   assert drawn['band'] == pytest.approx((223.0, 227.0))
   assert drawn['reference'] == 240.5
   assert drawn['selected'] == {0: (20.0, 150.0), 1: (30.0, 160.5), 2: (40.0, 110.0)}
+  # The zoomed panel: epochs 20..40 (the second half of the longest run, seed 1's and seed 2's 40)
+  # and a range holding every value drawn there, the band and the real-data line.
+  (x0, x1), (y0, y1) = drawn['zoom']
+  assert x0 == 20.0 and 40.0 < x1 <= 41.0
+  # Lowest there: seed 2's 80 at epoch 20; highest: the real-data line; 5 % of the range padded.
+  pad = 0.05 * (240.5 - 80.0)
+  assert (y0, y1) == pytest.approx((80.0 - pad, 240.5 + pad))
 
 
 def test_figures_are_embedded_beside_the_table(tmp_path):
