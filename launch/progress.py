@@ -39,6 +39,32 @@ def _selected(logged, selection: Optional[tuple]) -> Optional[dict]:
   return max(scored, key=lambda r: r[key]) if scored else None
 
 
+def rule_line(config, logged, chosen: Optional[dict], per_epoch: Optional[float],
+              how: str = 'training') -> str:
+  """Where a seed stands against the stopping rule (gan_jax/early_stopping.py, replayed on its
+  logged evaluations as training replays them on resume) and its selected evaluation."""
+  from gan_jax import early_stopping  # pylint: disable=g-import-not-at-top  (JAX: after flags)
+  key = early_stopping.monitored_key(config)
+  if chosen is None or key is None:
+    return 'no evaluation logged yet'
+  epoch = ((lambda step: f'epoch {step / per_epoch:g}') if per_epoch else
+           (lambda step: f'step {step:,}'))
+  scores = ', '.join(f'{k.split("/")[-1]} {v:.2f}' for k, v in chosen.items()
+                     if k.startswith(key.rsplit('/', 1)[0] + '/') and k != key)
+  text = f'best {key.split("/")[-1]} {chosen[key]:.2f} at {epoch(chosen["step"])} ({scores})'
+  rule = config.early_stopping
+  if not rule.patience:
+    return text + '; no stopping rule (trains to num_train_steps)'
+  state = early_stopping.progress(
+      early_stopping.evaluations(logged, key, config.eval.every_steps), rule.min_delta)
+  without = (f'{state.since_best} of {rule.patience} evaluations without a gain > '
+             f'{rule.min_delta:g} over {state.best_value:.2f} ({epoch(state.best_step)})')
+  if how not in ('training', 'paused'):
+    return f'{text}; ended at {epoch(logged[-1]["step"])}, the rule at {without}'
+  ends = state.best_step + rule.patience * config.eval.every_steps
+  return f'{text}; the rule: {without}, so it stops at {epoch(ends)} unless one comes'
+
+
 def standing(config, workdir: str, seed: int, metric_names, real_data: bool = False
              ) -> Optional[Dict]:
   """One seed's entry for launch.reproduce's table (the fields run_seed returns), or None when
@@ -65,9 +91,11 @@ def standing(config, workdir: str, seed: int, metric_names, real_data: bool = Fa
       not_computed[name] = NOT_DURING_TRAINING
   per_epoch = report.steps_per_epoch(workdir)
   last = logged[-1]['step']
+  how = status(workdir)
+  line = '' if real_data else rule_line(config, logged, chosen, per_epoch, how)
   return {'summary': summary, 'workdir': workdir, 'seed': seed, 'steps': last,
-          'epochs': last / per_epoch if per_epoch else None, 'stopped_by': status(workdir),
+          'epochs': last / per_epoch if per_epoch else None, 'stopped_by': how,
           'seconds': report.train_seconds(workdir), 'stand_in': None,
           'hardware': records.read(os.path.join(workdir, 'hardware.json')).get(
               'description', 'not recorded'),
-          'not_computed': not_computed, 'data': ''}
+          'not_computed': not_computed, 'data': '', 'standing': line}

@@ -230,6 +230,9 @@ def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
     wall = _hours(sum(r['seconds'] for r in results))
     lines.append(f'| {row.label} | {row.published} | {ours} | {config} | {seeds} | {steps} | '
                  f'{hardware} | {wall}{" (all seeds)" if len(results) > 1 else ""} |')
+  if progress:  # Each seed against the stopping rule.
+    lines += ['', *[f'- {e["row"].label}, seed {r["seed"]} ({r["stopped_by"]}): {r["standing"]}'
+                    for e in rows for r in e['results'] if r.get('standing')]]
   if table.note:
     lines += ['', table.note]
   if any(r.get('stopped_by') == 'early_stopping' for e in rows for r in e['results']):

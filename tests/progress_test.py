@@ -75,6 +75,12 @@ def test_a_seed_stands_at_its_best_logged_validation_ll(tmp_path):
   assert got['steps'] == 25000 and got['epochs'] == 50.0
   assert got['stopped_by'] == 'paused' and got['not_computed'] == {}
   assert got['seconds'] == pytest.approx(25000 / 10.0)  # Every step once, at 10 steps/s.
+  # The rule (patience 10, min_delta 1, every 5,000 steps) replayed on 150, 100, 181.5, NaN,
+  # 181.5: the best gain at 15,000 (epoch 30), 2 evaluations since, so 10 after it at epoch 130.
+  assert got['standing'] == (
+      'best validation_ll 181.50 at epoch 30 (test_ll 190.00, test_stderr 2.20); the rule: 2 of '
+      '10 evaluations without a gain > 1 over 181.50 (epoch 30), so it stops at epoch 130 unless '
+      'one comes')
   # A real-data row, and a metric never logged, are said not computed; no log at all is None.
   real = progress.standing(config, workdir, 1, ROW.metrics, real_data=True)
   assert real['not_computed'] == {'parzen': progress.REAL_DATA}
@@ -101,6 +107,9 @@ def test_progress_table_reports_the_seeds_started_and_writes_nothing_in_them(tmp
   assert 'Parzen LL 189.50' in expected  # (198 + 181) / 2: seed 0 at 20000, seed 1 at 15000.
   assert '20,000 (40, stopped), 15,000 (30, paused)' in line
   assert '**Progress**' in text and 'metrics.jsonl holds every number' in text
+  assert ('- GAN, MNIST, seed 0 (early_stopping): best validation_ll 190.00 at epoch 40 (test_ll '
+          '198.00, test_stderr 2.30); ended at epoch 40, the rule at 0 of 10 evaluations without '
+          'a gain > 1 over 190.00 (epoch 40)') in text.splitlines()
   assert os.path.exists(os.path.join(tmp_path, 'tables', 'gan_parzen-progress_files',
                                      'gan_mnist_parzen_test_ll.png'))
   assert failed == []
