@@ -45,7 +45,9 @@ def rule_line(config, logged, chosen: Optional[dict], per_epoch: Optional[float]
   logged evaluations as training replays them on resume) and its selected evaluation."""
   from gan_jax import early_stopping  # pylint: disable=g-import-not-at-top  (JAX: after flags)
   key = early_stopping.monitored_key(config)
-  if chosen is None or key is None:
+  if key is None:
+    return 'no selection metric is evaluated during training (the newest evaluation is shown)'
+  if chosen is None:
     return 'no evaluation logged yet'
   epoch = ((lambda step: f'epoch {step / per_epoch:g}') if per_epoch else
            (lambda step: f'step {step:,}'))
