@@ -127,7 +127,7 @@ def row_figure(path: str, label: str, metric: str, key: str, published: str,
     ax.set_xlabel('epoch')
     ax.grid(alpha=0.3)
     panels.append(drawn)
-  whole, zoomed = panels
+  whole = panels[0]  # (The zoomed panel draws the same.)
   levels = [*(whole['band'] or ()), *([whole['reference']] if reference is not None else [])]
   whole['zoom'] = _zoom(whole['lines'], levels)
   axes[1].set_xlim(*whole['zoom'][0])
@@ -142,7 +142,6 @@ def row_figure(path: str, label: str, metric: str, key: str, published: str,
       fig.savefig(tmp, dpi=100)
   finally:
     plt.close(fig)
-  del zoomed
   return whole
 
 
