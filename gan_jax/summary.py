@@ -48,8 +48,9 @@ def summarise(config) -> Dict[str, int]:
       dataset = load()
     except errors.DatasetUnavailableError:
       from gan_jax.data import mock  # pylint: disable=g-import-not-at-top
-      stack.enter_context(mock.mock_data(config.data,
-                                         tempfile.mkdtemp(prefix='gan_jax_summary_')))
+      # The stand-in's directory goes when the shapes are known (the ExitStack unwinds it last).
+      scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix='gan_jax_summary_'))
+      stack.enter_context(mock.mock_data(config.data, scratch))
       dataset = load()
     state = jax.eval_shape(lambda r: state_lib.create_train_state(config, dataset, spec, r),
                            jax.random.PRNGKey(0))

@@ -2,6 +2,7 @@ import gzip
 import os
 import subprocess
 import sys
+import tempfile
 
 import ml_collections
 import numpy as np
@@ -110,14 +111,18 @@ def test_tfds_paper_split_on_mock_data():
   assert train.dtype == np.uint8
 
 
-def test_tfds_unprepared_dataset_says_how_to_provide_it(tmp_path):
-  config = data.default_config('tfds', name='mnist', data_dir=str(tmp_path))
+def test_tfds_unprepared_dataset_says_how_to_provide_it(tmp_path, monkeypatch):
+  config = data.default_config('tfds', name='mnist', data_dir=str(tmp_path / 'data'))
+  scratch = tmp_path / 'tmp'
+  scratch.mkdir()
+  monkeypatch.setattr(tempfile, 'tempdir', str(scratch))
   with pytest.raises(errors.DatasetUnavailableError) as info:
     data.load_split(config, 'train')
   message = str(info.value)
   assert '\n' not in message
   for hint in ('tfds build mnist', 'array_record', 'config.data.manual_dir', 'source=idx'):
     assert hint in message
+  assert not list(scratch.iterdir())  # tfds's temporary directory for GCS metadata is removed.
 
 
 def test_tfds_is_read_without_tensorflow():
@@ -207,7 +212,8 @@ def test_downsample_is_the_mean_of_each_block():
     tfds_source.downsample(image, 3)
 
 
-def test_stl10_trains_on_the_unlabelled_split_at_48():
+def test_stl10_trains_on_the_unlabelled_split_at_48(tmp_path, monkeypatch):
+  monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path))  # Where tfds.builder leaves its own.
   with tfds.testing.mock_data(num_examples=12):
     config = data.default_config('tfds', name='stl10', train_split='unlabelled', downsample=2,
                                  num_validation=0)
@@ -278,10 +284,11 @@ def test_central_crop_cuts_the_middle_square_and_box_resizes_it():
 
 
 @pytest.mark.parametrize('in_memory', [True, False])
-def test_imagenet2012_central_crops_on_mock_data(in_memory):
+def test_imagenet2012_central_crops_on_mock_data(in_memory, tmp_path, monkeypatch):
   """The paper's ImageNet 32x32 from full-size tfds imagenet2012 records (mock ones here, of
   varied sizes), in memory and read on demand, through the training pipeline."""
   from gan_jax.data import tfds_source
+  monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path))  # Where tfds.builder leaves its own.
   with tfds.testing.mock_data(num_examples=12):
     config = data.default_config('tfds', name='imagenet2012', test_split='validation',
                                  num_validation=2, preprocessing='central_crop',

@@ -1,5 +1,7 @@
 """Radford et al.'s 32x32 ImageNet DCGAN against the layer table of the released model, and the
 network summary."""
+import tempfile
+
 import jax
 import jax.numpy as jnp
 import pytest
@@ -61,9 +63,11 @@ def test_half_width_and_48x48(side, n_h):
   assert features.shape == (2, n_h)
 
 
-def test_summary_prints_each_network_and_its_count(capsys):
+def test_summary_prints_each_network_and_its_count(capsys, tmp_path, monkeypatch):
   config = imagenet32_dcgan.get_config()  # Radford's networks at full width, z of 256.
+  monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path))
   counts = summary.summarise(config)  # ImageNet is not installed: shapes from stand-in data.
+  assert not list(tmp_path.iterdir())  # The stand-in data's directory is removed afterwards.
   out = capsys.readouterr().out
   expected_g, expected_d = _released_counts()
   assert counts == {'generator': expected_g, 'discriminator': expected_d}

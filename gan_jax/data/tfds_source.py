@@ -14,7 +14,9 @@ and cut the central square; here the central square of side min(H, W) is cut and
 config.data.image_size (each pixel the area average of what it covers). Use it on
 full-size images: tfds `imagenet2012` (manual download, config.data.manual_dir).
 """
+import tempfile
 from typing import Callable, Optional, Tuple
+from unittest import mock
 
 import numpy as np
 
@@ -54,8 +56,13 @@ def check(data_config) -> None:
 def _builder(data_config):
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   try:
-    return tfds.builder(data_config.name, data_dir=data_config.data_dir or None,
-                        file_format='array_record')
+    # For a dataset not prepared in data_dir, tfds (4.9.10, DatasetInfo.initialize_from_bucket)
+    # makes a temporary directory for metadata from GCS and never removes it, one per builder
+    # (GCS is off: it stays empty). Made inside a directory of ours, it goes with it.
+    with tempfile.TemporaryDirectory(prefix='gan_jax_tfds_') as scratch, \
+        mock.patch.object(tempfile, 'tempdir', scratch):
+      return tfds.builder(data_config.name, data_dir=data_config.data_dir or None,
+                          file_format='array_record')
   except tfds.core.registered.DatasetNotFoundError as e:
     raise errors.ConfigError(
         f'config.data.name={data_config.name!r} is not a tfds dataset ({e})'.splitlines()[0]) from e
