@@ -10,11 +10,15 @@
 #   launch/cpu_seeds.sh /tmp/gan_jax_runs mnist_gan 0 1 2
 #   python -m launch.reproduce --table=gan_parzen --row=MNIST --root=/tmp/gan_jax_runs
 #
-# -n NAME: workdirs ROOT/NAME/seed=S instead of ROOT/EXPERIMENT/seed=S (a variant of the
-# experiment, e.g. -n mnist_gan-normal_prior ... -- --config.noise.prior=normal); -c CORES: the
-# cores this driver may use ("1", "0 1"; default all), so that a second driver beside a first
-# takes only the core that one leaves free.
-# Logs: ROOT/NAME/seed=S.log. Exit status: 0 if every seed finished, else 1.
+# Flags after -- name the workdir as launch.sweep names a point's: `... mnist_gan 0 --
+# --config.noise.prior=normal` trains in ROOT/mnist_gan/noise.prior=normal,seed=0, where
+# launch.reproduce finds gan_parzen's row 'GAN, MNIST, z ~ N(0, I)'. (A table row's workdir is
+# named by the flags that make another run only, not by those of its length: num_train_steps,
+# early_stopping.*, eval.*; give those to the row in launch/tables.py.)
+# -n NAME: workdirs under ROOT/NAME instead of ROOT/EXPERIMENT; -c CORES: the cores this driver
+# may use ("1", "0 1"; default all), so that a second driver beside a first takes only the core
+# that one leaves free.
+# Logs: beside each workdir, <workdir>.log. Exit status: 0 if every seed finished, else 1.
 set -uo pipefail
 name='' core_list=''
 while getopts 'n:c:' option; do
@@ -35,6 +39,20 @@ shift 2
 seeds=() extra=()
 while [ $# -gt 0 ] && [ "$1" != -- ]; do seeds+=("$1"); shift; done
 [ $# -gt 0 ] && shift && extra=("$@")
+# The workdir's name: each --config.KEY=VALUE as KEY=VALUE, in key order, then seed=S
+# (launch/overrides.py's name() for values of plain characters).
+variant=''
+for flag in $(printf '%s\n' "${extra[@]}" | LC_ALL=C sort); do
+  case $flag in
+    --config.*=*) ;;
+    *) echo "$0: after --, give --config.KEY=VALUE flags only, not $flag" >&2; exit 2 ;;
+  esac
+  pair=${flag#--config.}
+  [[ $pair =~ ^[A-Za-z0-9._+-]+=[A-Za-z0-9._+-]+$ ]] || {
+    echo "$0: $flag: use launch.sweep for values with characters other than A-Z a-z 0-9 . _ + -" >&2
+    exit 2; }
+  variant+="$pair,"
+done
 cd "$(dirname "$0")/.." || exit 1
 [ -f "experiments/$experiment.py" ] || { echo "$0: no experiments/$experiment.py" >&2; exit 2; }
 mkdir -p "$root/$name" || exit 1
@@ -46,10 +64,10 @@ declare -A seed_of=()  # pid -> seed
 status=0
 
 start() {  # start SEED CORE
-  local log="$root/$name/seed=$1.log"
-  echo "seed $1 on core $2: log $log"
+  local workdir="$root/$name/${variant}seed=$1"
+  echo "seed $1 on core $2: log $workdir.log"
   nice -n 10 taskset -c "$2" python -m gan_jax.main --config="experiments/$experiment.py" \
-    --config.seed="$1" --workdir="$root/$name/seed=$1" "${extra[@]}" >>"$log" 2>&1 &
+    --config.seed="$1" --workdir="$workdir" "${extra[@]}" >>"$workdir.log" 2>&1 &
   on_core[$2]=$! seed_of[$!]=$1
 }
 

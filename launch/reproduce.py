@@ -48,6 +48,7 @@ import numpy as np
 
 from gan_jax import errors
 from gan_jax import records
+from gan_jax import workdir as workdir_lib
 from gan_jax.data import tfds_source
 from launch import fetch_data
 from launch import overrides
@@ -79,7 +80,9 @@ def run_config(row: tables.Row, seed: int, runlocal: bool, inception_weights: st
             data_paths: Optional[Dict[str, str]] = None):
   module = importlib.import_module(f'experiments.{row.experiment}')
   config = module.get_config('runlocal' if runlocal else None)
-  config = overrides.apply(config, {**({} if runlocal else row.overrides), 'seed': seed})
+  # runlocal keeps the tiny length: of the row's overrides, only those that make it another run.
+  config = overrides.apply(config, {**(_identifying(row) if runlocal else row.overrides),
+                                    'seed': seed})
   if row.data_path_flag and (data_paths or {}).get(row.data_path_flag):
     config.data.path = os.path.abspath(os.path.expanduser(data_paths[row.data_path_flag]))
   if inception_weights:
@@ -90,9 +93,19 @@ def run_config(row: tables.Row, seed: int, runlocal: bool, inception_weights: st
   return config
 
 
+def _identifying(row: tables.Row) -> Dict[str, object]:
+  """The row's overrides that make it another run than the experiment's (noise.prior), not
+  its length (gan_jax/workdir.py)."""
+  config = importlib.import_module(f'experiments.{row.experiment}').get_config()
+  return {k: row.overrides[k] for k in workdir_lib.identifying(list(row.overrides), config)}
+
+
 def _workdir(root: str, row: tables.Row, seed: int, runlocal: bool) -> str:
+  """<root>/<experiment>/seed=S; a row that is another run names its overrides as launch.sweep
+  does: <root>/<experiment>/noise.prior=normal,seed=S."""
   spec = f'experiments/{row.experiment}.py' + (':runlocal' if runlocal else '')
-  return os.path.join(root, plan.experiment_name(spec), overrides.name({'seed': seed}))
+  return os.path.join(root, plan.experiment_name(spec),
+                      overrides.name({**_identifying(row), 'seed': seed}))
 
 
 def _data_available(config, row: tables.Row) -> Optional[str]:
@@ -212,8 +225,9 @@ def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
   for entry in rows:
     row, results = entry['row'], entry['results']
     config = f'`experiments/{row.experiment}.py' + (':runlocal`' if runlocal else '`')
-    if row.overrides and not runlocal:
-      config += ' ' + ' '.join(f'`{f}`' for f in overrides.flags(row.overrides))
+    shown = _identifying(row) if runlocal else row.overrides
+    if shown:
+      config += ' ' + ' '.join(f'`{f}`' for f in overrides.flags(shown))
     seeds = ', '.join(str(s) for s in row.seeds)
     if entry.get('error'):
       lines.append(f'| {row.label} | {row.published} | not run: {entry["error"]} | {config} | '
@@ -240,8 +254,10 @@ def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
               'metric did not improve for `patience` evaluations; each run\'s stop.json says '
               'why), before num_train_steps.']
   source = 'metrics.jsonl' if progress else 'eval/summary.json'
+  variants = ('; a row whose flags make another run: `.../<experiment>/<key>=<value>,seed=S`'
+              if any(_identifying(e['row']) for e in rows) else '')
   lines += ['', f'Workdirs: `{rows[0]["root"]}/<experiment>{"-runlocal" if runlocal else ""}/seed=S`'
-            f' ({source} holds every number above).']
+            f'{variants} ({source} holds every number above).']
   return '\n'.join(lines) + '\n'
 
 

@@ -95,6 +95,9 @@ def test_progress_table_reports_the_seeds_started_and_writes_nothing_in_them(tmp
           1: ({10000: (170.0, 175.0, 2.3), 15000: (175.0, 181.0, 2.3)}, None)}
   for seed, (evaluations, stop) in runs.items():  # Seed 2 has not started.
     _write_run(os.path.join(root, 'mnist_gan', f'seed={seed}'), evaluations, stop=stop)
+  # The Gaussian-prior row's one seed, in the workdir named by its flag.
+  _write_run(os.path.join(root, 'mnist_gan', 'noise.prior=normal,seed=0'),
+             {5000: (150.0, 160.0, 2.0), 10000: (140.0, 150.0, 2.0)})
   before = _snapshot(root)
   output = str(tmp_path / 'tables' / 'gan_parzen-progress.md')
   text, failed = reproduce.reproduce('gan_parzen', root, False, '', only=['MNIST'],
@@ -112,9 +115,12 @@ def test_progress_table_reports_the_seeds_started_and_writes_nothing_in_them(tmp
           'a gain > 1 over 190.00 (epoch 40)') in text.splitlines()
   assert os.path.exists(os.path.join(tmp_path, 'tables', 'gan_parzen-progress_files',
                                      'gan_mnist_parzen_test_ll.png'))
+  normal = next(l for l in text.splitlines() if l.startswith('| GAN, MNIST, z ~ N(0, I) |'))
+  assert '`--config.noise.prior=normal`' in normal and '| 0 | 10,000 (20, paused) |' in normal
+  assert f'| {parzen.Parzen.table_cell([dict(zip(KEYS, (150.0, 160.0, 2.0)))])} |' in normal
   assert failed == []
   # A row none of whose seeds started is reported as such, not an error of the whole table.
   text, failed = reproduce.reproduce('gan_parzen', str(tmp_path / 'empty'), False, '',
                                      only=['GAN, MNIST'], progress=True)
-  assert [r['row'].label for r in failed] == ['GAN, MNIST']
+  assert [r['row'].label for r in failed] == ['GAN, MNIST', 'GAN, MNIST, z ~ N(0, I)']
   assert 'no seed has started' in text

@@ -24,8 +24,35 @@ def test_every_table_row_names_an_experiment_that_loads():
       for runlocal in (False, True):
         config = reproduce.run_config(row, row.seeds[-1], runlocal, '')
         assert config.seed == row.seeds[-1]
-        for key, value in ({} if runlocal else row.overrides).items():
-          assert config[key] == value
+        for key, value in (reproduce._identifying(row) if runlocal else row.overrides).items():
+          assert _get(config, key) == value
+
+
+def _get(config, key):
+  for part in key.split('.'):
+    config = config[part]
+  return config
+
+
+def test_a_row_that_is_another_run_has_its_own_workdir(tmp_path):
+  """The Gaussian-prior MNIST row is another run than the uniform one: its workdir is named as
+  launch.sweep names that point, and runlocal keeps the prior but not a row's length."""
+  rows = {r.label: r for r in tables.TABLES['gan_parzen'].rows}
+  normal, uniform = rows['GAN, MNIST, z ~ N(0, I)'], rows['GAN, MNIST']
+  root = str(tmp_path)
+  assert reproduce._workdir(root, uniform, 2, False) == f'{root}/mnist_gan/seed=2'
+  assert (reproduce._workdir(root, normal, 0, False) ==
+          f'{root}/mnist_gan/noise.prior=normal,seed=0')
+  assert (reproduce._workdir(root, normal, 0, True) ==
+          f'{root}/mnist_gan-runlocal/noise.prior=normal,seed=0')
+  for runlocal in (False, True):
+    assert reproduce.run_config(normal, 0, runlocal, '').noise.prior == 'normal'
+    assert reproduce.run_config(uniform, 0, runlocal, '').noise.prior == 'uniform'
+  # A row's length (Fashion-MNIST: 60k steps) names no workdir, and runlocal keeps its 2 steps.
+  fashion = next(r for r in tables.TABLES['offline'].rows if r.label == 'Fashion-MNIST, GAN')
+  assert fashion.overrides['num_train_steps'] == 60_000
+  assert reproduce._workdir(root, fashion, 0, False) == f'{root}/fashion_mnist_gan/seed=0'
+  assert reproduce.run_config(fashion, 0, True, '').num_train_steps == 2
 
 
 def test_train_seconds_counts_each_step_once(tmp_path):
@@ -122,7 +149,7 @@ def test_rows_name_what_to_run_when_their_data_is_absent(tmp_path, monkeypatch):
   text, failed = reproduce.reproduce('gan_parzen', str(tmp_path / 'root'), runlocal=False,
                                      inception_weights='')
   assert [r['row'].label for r in failed] == ['MNIST, real data (held-out training rows)',
-                                               'GAN, MNIST', 'GAN, TFD']
+                                               'GAN, MNIST', 'GAN, MNIST, z ~ N(0, I)', 'GAN, TFD']
   mnist = next(l for l in text.splitlines() if l.startswith('| GAN, MNIST |'))
   assert ('rerun with --fetch, or first `python -m launch.fetch_data mnist '
           f'--dir={tmp_path / "no_mnist"}`') in mnist

@@ -1,0 +1,63 @@
+"""launch/cpu_seeds.sh: one pinned, niced process per core, seeds queued, workdirs named by the
+flags after -- as launch.sweep and launch.reproduce name them. A stand-in `python` on PATH
+records each invocation instead of training (training is tested elsewhere)."""
+import os
+import subprocess
+
+from conftest import ROOT
+from launch import reproduce
+from launch import tables
+
+SCRIPT = os.path.join(ROOT, 'launch', 'cpu_seeds.sh')
+# Records its arguments, its CPU affinity and niceness, then exits with $FAKE_STATUS (default 0).
+FAKE_PYTHON = """#!/usr/bin/env bash
+for a in "$@"; do case $a in --workdir=*) workdir=${a#--workdir=} ;; esac; done
+{ printf '%s\\n' "$@"; taskset -cp $$ | sed 's/.*: //'; nice; } > "$workdir.args"
+exit ${FAKE_STATUS:-0}
+"""
+
+
+def _run(tmp_path, *args, status=0):
+  bin_dir = tmp_path / 'bin'
+  bin_dir.mkdir(exist_ok=True)
+  (bin_dir / 'python').write_text(FAKE_PYTHON)
+  (bin_dir / 'python').chmod(0o755)
+  env = {**os.environ, 'PATH': f'{bin_dir}:{os.environ["PATH"]}', 'FAKE_STATUS': str(status)}
+  return subprocess.run(['bash', SCRIPT, *args], env=env, capture_output=True, text=True,
+                        timeout=60)
+
+
+def _invocation(path):
+  *args, cores, niceness = path.read_text().splitlines()
+  return args, cores, int(niceness)
+
+
+def test_each_seed_runs_pinned_and_niced_in_the_row_s_workdir(tmp_path):
+  root = tmp_path / 'runs'
+  done = _run(tmp_path, '-c', '0', str(root), 'mnist_gan', '0', '1', '--',
+              '--config.noise.prior=normal')
+  assert done.returncode == 0, done.stderr
+  row = next(r for r in tables.TABLES['gan_parzen'].rows if r.label == 'GAN, MNIST, z ~ N(0, I)')
+  for seed in (0, 1):  # One core: the seeds ran one after the other on it.
+    workdir = reproduce._workdir(str(root), row, seed, runlocal=False)
+    assert workdir == f'{root}/mnist_gan/noise.prior=normal,seed={seed}'
+    args, cores, niceness = _invocation(root / 'mnist_gan' / f'noise.prior=normal,seed={seed}.args')
+    assert args == ['-m', 'gan_jax.main', '--config=experiments/mnist_gan.py',
+                    f'--config.seed={seed}', f'--workdir={workdir}', '--config.noise.prior=normal']
+    assert cores == '0' and niceness >= 10
+    assert f'seed {seed} exited with status 0' in done.stdout
+  # Without flags, the table's own workdirs.
+  assert _run(tmp_path, '-c', '0', str(root), 'mnist_gan', '2').returncode == 0
+  assert (root / 'mnist_gan' / 'seed=2.args').exists()
+
+
+def test_a_failed_seed_and_bad_flags_exit_non_zero(tmp_path):
+  failed = _run(tmp_path, str(tmp_path / 'runs'), 'mnist_gan', '0', status=1)
+  assert failed.returncode == 1 and 'seed 0 exited with status 1' in failed.stdout
+  for flags, message in ((['--workdir=/x'], 'give --config.KEY=VALUE flags only'),
+                         (['--config.data.path=/a b'], 'use launch.sweep for values')):
+    bad = _run(tmp_path, str(tmp_path / 'refused'), 'mnist_gan', '0', '--', *flags)
+    assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.splitlines()) == 1
+  assert not (tmp_path / 'refused').exists()  # Refused before anything started.
+  missing = _run(tmp_path, str(tmp_path / 'runs'), 'no_such_experiment', '0')
+  assert missing.returncode == 2 and 'no experiments/no_such_experiment.py' in missing.stderr
