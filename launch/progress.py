@@ -89,6 +89,9 @@ def standing(config, workdir: str, seed: int, metric_names, real_data: bool = Fa
       not_computed[name] = REAL_DATA
     elif found:
       summary[name] = found
+    elif chosen is None and config.eval.every_steps and name in metrics.names(config):
+      not_computed[name] = (f'no evaluation logged yet; the first is at step '
+                            f'{config.eval.every_steps:,}')
     else:
       not_computed[name] = NOT_DURING_TRAINING
   per_epoch = report.steps_per_epoch(workdir)

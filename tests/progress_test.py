@@ -87,6 +87,13 @@ def test_a_seed_stands_at_its_best_logged_validation_ll(tmp_path):
   assert progress.standing(config, workdir, 1, ('kid',))['not_computed'] == {
       'kid': progress.NOT_DURING_TRAINING}
   assert progress.standing(config, str(tmp_path / 'seed=2'), 2, ROW.metrics) is None
+  # Started, not yet at its first evaluation: said so, not that the metric is never evaluated.
+  early = tmp_path / 'seed=3'
+  early.mkdir()
+  (early / 'metrics.jsonl').write_text(json.dumps({'step': 1000, 'd_loss': 1.3, 'epoch': 2.0}))
+  early = str(early)
+  assert progress.standing(config, early, 3, ROW.metrics)['not_computed'] == {
+      'parzen': f'no evaluation logged yet; the first is at step {config.eval.every_steps:,}'}
 
 
 def test_progress_table_reports_the_seeds_started_and_writes_nothing_in_them(tmp_path):
