@@ -8,7 +8,8 @@ and the fix, and an exit status, never a traceback.
   a run preempted inside the command (errors.Preempted) -> its status (130 / 143)
 
 `install` goes first in the command's module, before its heavy imports, so that a signal during
-start-up is remembered and acted on when main starts (gan_jax/interrupts.py).
+start-up is remembered and acted on when main starts (gan_jax/interrupts.py). The libraries'
+chatter is kept out of the log as in gan_jax.main (gan_jax/library_logs.py).
 """
 import os
 import signal
@@ -17,6 +18,7 @@ from typing import Callable
 
 from gan_jax import errors
 from gan_jax import interrupts
+from gan_jax import library_logs
 
 install = interrupts.install
 
@@ -34,6 +36,7 @@ def one_line(program: str, expected: tuple = ()) -> Callable:
   exception types of the command's own that carry a one-line message (FetchError)."""
   def decorate(main):
     def wrapped(argv):
+      library_logs.install()  # Commands that train or evaluate in-process log as gan_jax.main.
       try:
         interrupts.arm()
         result = main(argv)

@@ -8,7 +8,6 @@ import logging as python_logging
 import os
 import signal
 import sys
-import threading
 
 from gan_jax import interrupts
 
@@ -27,6 +26,7 @@ from ml_collections import config_flags
 
 from gan_jax import errors
 from gan_jax import evaluate
+from gan_jax import library_logs
 from gan_jax import parallel
 from gan_jax import train
 
@@ -43,35 +43,6 @@ flags.DEFINE_string('coordinator_address', '', 'Multi-process runs: HOST:PORT of
 flags.DEFINE_integer('num_processes', 0, 'Multi-process runs: how many processes.')
 flags.DEFINE_integer('process_id', -1, 'Multi-process runs: this process, in [0, num_processes).')
 flags.mark_flags_as_required(['config', 'workdir'])
-
-
-class _QuietLibraries(python_logging.Filter):
-  """Keeps orbax's per-save INFO chatter out of the log; its warnings and errors still show, as
-  one line each (their tracebacks come from background threads: the failure itself reaches
-  main() and is reported there in one line)."""
-
-  def filter(self, record):
-    if '/orbax/' in record.pathname or '/asyncio/' in record.pathname:
-      if 'did not provide metrics' in str(record.msg):  # A checkpoint between evaluations.
-        return False
-      record.exc_info, record.exc_text, record.stack_info = None, None, None
-      return record.levelno >= python_logging.WARNING
-    return True
-
-
-def _one_warning(what: str):
-  """A sys/threading hook that logs an exception in one line instead of a traceback: orbax's
-  writer threads and tensorstore's callbacks fail when the storage does, and main() reports
-  that failure itself."""
-  seen = set()
-
-  def hook(args) -> None:
-    text = str(args.exc_value)
-    line = f'{what}: {args.exc_type.__name__}: {text.splitlines()[0][:300] if text else ""}'
-    if line not in seen:  # Once each: a failed write repeats the same line from every callback.
-      seen.add(line)
-      logging.warning('%s', line)
-  return hook
 
 
 def _exit(status: int) -> None:
@@ -158,10 +129,7 @@ def _resource_exhausted(error: Exception) -> bool:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
-  logging.get_absl_handler().addFilter(_QuietLibraries())
-  python_logging.getLogger('asyncio').addFilter(_QuietLibraries())
-  threading.excepthook = _one_warning('a background thread stopped')
-  sys.unraisablehook = interrupts.silencing(_one_warning('ignored in a callback'))
+  library_logs.install()
   try:
     interrupts.arm()
     if FLAGS.mode == 'train':

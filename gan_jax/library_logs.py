@@ -1,0 +1,53 @@
+"""What the libraries may print in a command's log: orbax's per-save INFO chatter stays out, its
+warnings and errors show as one line each, and an exception in a library's background thread or
+callback is one warning line, not a traceback (orbax's writer threads and tensorstore's
+callbacks fail when the storage does; the command reports that failure itself, in one line).
+
+Every command installs this: gan_jax.main and the launch commands (gan_jax/cli.py), which train
+and evaluate in-process.
+"""
+import logging as python_logging
+import sys
+import threading
+
+from absl import logging
+
+from gan_jax import interrupts
+
+
+class QuietLibraries(python_logging.Filter):
+  """Drops orbax's and asyncio's INFO records, and the tracebacks of their warnings (those come
+  from background threads; the failure itself reaches the command's main)."""
+
+  def filter(self, record):
+    if '/orbax/' in record.pathname or '/asyncio/' in record.pathname:
+      if 'did not provide metrics' in str(record.msg):  # A checkpoint between evaluations.
+        return False
+      record.exc_info, record.exc_text, record.stack_info = None, None, None
+      return record.levelno >= python_logging.WARNING
+    return True
+
+
+def one_warning(what: str):
+  """A sys/threading hook that logs an exception as one warning line, once per distinct line (a
+  failed write repeats the same line from every callback)."""
+  seen = set()
+
+  def hook(args) -> None:
+    text = str(args.exc_value)
+    line = f'{what}: {args.exc_type.__name__}: {text.splitlines()[0][:300] if text else ""}'
+    if line not in seen:
+      seen.add(line)
+      logging.warning('%s', line)
+  return hook
+
+
+def install() -> None:
+  """Installs the filter and the hooks; calling it again changes nothing."""
+  for target in (logging.get_absl_handler(), python_logging.getLogger('asyncio')):
+    if not any(isinstance(f, QuietLibraries) for f in target.filters):
+      target.addFilter(QuietLibraries())
+  if not getattr(threading.excepthook, 'one_line', False):
+    threading.excepthook = one_warning('a background thread stopped')
+    threading.excepthook.one_line = True
+    sys.unraisablehook = interrupts.silencing(one_warning('ignored in a callback'))

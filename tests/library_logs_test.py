@@ -1,0 +1,66 @@
+"""gan_jax.library_logs: orbax's INFO chatter out of every command's log, its warnings kept as
+one line, a background thread's exception as one warning."""
+import logging as python_logging
+import os
+import sys
+import threading
+
+from absl import logging
+import orbax.checkpoint as ocp
+
+from gan_jax import cli
+from gan_jax import library_logs
+
+ORBAX_FILE = os.path.join(os.path.dirname(ocp.__file__), 'checkpoint_manager.py')
+
+
+def _record(pathname, level, msg, exc_info=None):
+  return python_logging.LogRecord('absl', level, pathname, 1, msg, (), exc_info)
+
+
+def test_orbax_info_is_dropped_and_its_warnings_kept_without_traceback():
+  quiet = library_logs.QuietLibraries()
+  assert '/orbax/' in ORBAX_FILE  # The installed orbax is where the filter looks for it.
+  assert not quiet.filter(_record(ORBAX_FILE, python_logging.INFO, 'Saving checkpoint at 5'))
+  assert not quiet.filter(_record(ORBAX_FILE, python_logging.WARNING,
+                                  'step 5 did not provide metrics; keeping it anyway'))
+  try:
+    raise OSError('No space left on device')
+  except OSError:
+    warning = _record(ORBAX_FILE, python_logging.WARNING, 'write failed', sys.exc_info())
+  assert quiet.filter(warning) and warning.exc_info is None  # One line, no traceback.
+  ours = _record(__file__, python_logging.INFO, 'step 500/1000', None)
+  assert quiet.filter(ours)  # Our own INFO lines (the training log) stay.
+
+
+def test_every_command_installs_it_once():
+  handler = logging.get_absl_handler()
+  for installed in [f for f in handler.filters if isinstance(f, library_logs.QuietLibraries)]:
+    handler.removeFilter(installed)  # As in a fresh process (another test may have run one).
+  seen = []
+
+  @cli.one_line('a_command')
+  def main(argv):
+    del argv
+    seen.append([type(f) for f in handler.filters].count(library_logs.QuietLibraries))
+    return 0
+
+  main([])
+  main([])  # A second command in the same process (the tests) adds nothing more.
+  assert seen == [1, 1]
+  assert not handler.filter(_record(ORBAX_FILE, python_logging.INFO, 'Saving checkpoint'))
+
+
+def test_a_background_thread_failure_is_one_warning_line_once(caplog):
+  library_logs.install()
+
+  def fail():
+    raise OSError('No space left on device\nmore detail')
+
+  with caplog.at_level(python_logging.WARNING, logger='absl'):
+    for _ in range(3):  # Every writer callback fails the same way: logged once.
+      thread = threading.Thread(target=fail)
+      thread.start()
+      thread.join()
+  lines = [r.getMessage() for r in caplog.records]
+  assert lines == ['a background thread stopped: OSError: No space left on device']
