@@ -15,13 +15,19 @@ from absl import logging
 from gan_jax import interrupts
 
 
+# orbax warnings about what this project does on purpose: a checkpoint saved between evaluations
+# (no metric to keep it by), and evaluation opening the checkpoints read-only.
+_EXPECTED = ('did not provide metrics', 'read_only=True', 'Given directory is read only')
+
+
 class QuietLibraries(python_logging.Filter):
-  """Drops orbax's and asyncio's INFO records, and the tracebacks of their warnings (those come
-  from background threads; the failure itself reaches the command's main)."""
+  """Drops orbax's and asyncio's INFO records and the warnings above, and the tracebacks of
+  their other warnings (those come from background threads; the failure itself reaches the
+  command's main)."""
 
   def filter(self, record):
     if '/orbax/' in record.pathname or '/asyncio/' in record.pathname:
-      if 'did not provide metrics' in str(record.msg):  # A checkpoint between evaluations.
+      if any(text in str(record.msg) for text in _EXPECTED):
         return False
       record.exc_info, record.exc_text, record.stack_info = None, None, None
       return record.levelno >= python_logging.WARNING
