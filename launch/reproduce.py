@@ -239,11 +239,15 @@ def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
     described = sorted({r.get('data', '') for r in results} - {''})
     if described:  # Which images (tfds: the dataset and its preprocessing).
       config += f' ({"; ".join(described)})'
-    steps = _steps_cell(results)
     hardware = ', '.join(sorted({r['hardware'] for r in results}))
-    wall = _hours(sum(r['seconds'] for r in results))
+    if row.real_data:  # Real rows scored as samples: no model of its own was trained.
+      steps, wall = 'none (real data)', 'none'
+    else:
+      steps = _steps_cell(results)
+      wall = _hours(sum(r['seconds'] for r in results)) + (' (all seeds)' if len(results) > 1
+                                                          else '')
     lines.append(f'| {row.label} | {row.published} | {ours} | {config} | {seeds} | {steps} | '
-                 f'{hardware} | {wall}{" (all seeds)" if len(results) > 1 else ""} |')
+                 f'{hardware} | {wall} |')
   if progress:  # Each seed against the stopping rule.
     lines += ['', *[f'- {e["row"].label}, seed {r["seed"]} ({r["stopped_by"]}): {r["standing"]}'
                     for e in rows for r in e['results'] if r.get('standing')]]

@@ -93,6 +93,26 @@ def test_seeds_are_summarised_as_mean_and_std():
       'classifier IS 2.50 ± 0.10, FID 30.00')
 
 
+def test_the_real_data_row_claims_no_training_of_its_own():
+  """The real-data row scores real rows in the workdir of seed 0: that run's steps and hours are
+  the GAN row's, not the real data's."""
+  table = tables.TABLES['gan_parzen']
+  real, gan = table.rows[0], table.rows[1]
+  summary = {'parzen': {'test_ll': 200.0, 'test_stderr': 2.0},
+             'reference': {'parzen': {'test_ll': 242.11, 'test_stderr': 2.12}}}
+  result = {'summary': summary, 'seed': 0, 'steps': 250_000, 'epochs': 500.0,
+            'stopped_by': 'early_stopping', 'seconds': 5.1 * 3600, 'stand_in': '',
+            'hardware': '1 x cpu', 'not_computed': {}, 'data': ''}
+  rows = [{'row': real, 'results': [result], 'root': '/r'},
+          {'row': dataclasses.replace(gan, seeds=(0,)), 'results': [result], 'root': '/r'}]
+  text = reproduce.markdown('gan_parzen', table, rows, runlocal=False, command='c')
+  real_line, gan_line = (next(l for l in text.splitlines() if l.startswith(f'| {r.label} |'))
+                         for r in (real, gan))
+  assert real_line.endswith('| 0 | none (real data) | 1 x cpu | none |')
+  assert 'Parzen LL 242.11 ± 2.12' in real_line
+  assert gan_line.endswith('| 250,000 (500, stopped) | 1 x cpu | 5.1 h |')
+
+
 def test_full_inception_table_without_weights_stops_before_training(tmp_path):
   with pytest.raises(errors.ConfigError, match='config.eval.inception_weights'):
     reproduce.reproduce('dfm_cifar10', str(tmp_path), runlocal=False, inception_weights='')
