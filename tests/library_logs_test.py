@@ -4,14 +4,26 @@ import logging as python_logging
 import os
 import sys
 import threading
+import uuid
 
 from absl import logging
 import orbax.checkpoint as ocp
+import pytest
 
 from gan_jax import cli
 from gan_jax import library_logs
 
 ORBAX_FILE = os.path.join(os.path.dirname(ocp.__file__), 'checkpoint_manager.py')
+
+
+@pytest.fixture(autouse=True)
+def _restore_hooks():
+  """install() replaces the process's hooks: pytest's own come back after each test here."""
+  handler, saved = logging.get_absl_handler(), (threading.excepthook, sys.unraisablehook)
+  filters = list(handler.filters)
+  yield
+  threading.excepthook, sys.unraisablehook = saved
+  handler.filters[:] = filters
 
 
 def _record(pathname, level, msg, exc_info=None):
@@ -58,8 +70,10 @@ def test_every_command_installs_it_once():
 def test_a_background_thread_failure_is_one_warning_line_once(caplog):
   library_logs.install()
 
+  disk = f'No space left on device {uuid.uuid4().hex}'  # A line no other test logged.
+
   def fail():
-    raise OSError('No space left on device\nmore detail')
+    raise OSError(f'{disk}\nmore detail')
 
   with caplog.at_level(python_logging.WARNING, logger='absl'):
     for _ in range(3):  # Every writer callback fails the same way: logged once.
@@ -67,4 +81,4 @@ def test_a_background_thread_failure_is_one_warning_line_once(caplog):
       thread.start()
       thread.join()
   lines = [r.getMessage() for r in caplog.records]
-  assert lines == ['a background thread stopped: OSError: No space left on device']
+  assert lines == [f'a background thread stopped: OSError: {disk}']
