@@ -83,6 +83,9 @@ def base_config() -> ml_collections.ConfigDict:
   # always stop it). GAN losses are O(1)-O(10); 0 turns the guard off.
   config.max_abs_loss = 1e6
 
+  # Iterations of Algorithm 1 per compiled call (gan_jax/calls.py); 0: the default
+  # (gan_jax/train.py, by measurement). Any value trains the same numbers.
+  config.steps_per_call = 0
   config.log_every_steps = 500
   config.checkpoint_every_steps = 5000
   config.sample_every_steps = 5000

@@ -13,6 +13,7 @@ from gan_jax import losses
 from gan_jax import models
 from gan_jax import optim
 from gan_jax import steps
+from gan_jax.data import on_device
 from gan_jax.evaluation import metrics
 from gan_jax.models import prior
 
@@ -46,6 +47,11 @@ def _validate(config) -> None:
                  f'config.seed={config.seed!r} must be an integer in [0, 2**32)')
   errors.require(config.max_abs_loss >= 0, f'config.max_abs_loss={config.max_abs_loss} must be '
                  '>= 0 (0 turns the divergence guard off)')
+  steps_per_call = config.get('steps_per_call', 0)
+  errors.require(isinstance(steps_per_call, int) and steps_per_call >= 0,
+                 f'config.steps_per_call={steps_per_call!r} must be an integer >= 0 (0: chosen '
+                 'per platform)')
+  on_device.validate(config.data)
   prior.validate(config.noise)
   models.validate(config)
   optim.validate(config.optimizer, 'config.optimizer')

@@ -1,11 +1,15 @@
-"""Data parallelism: the same `steps.train_step` under pmap over every device, on one host or many.
+"""Data parallelism: `steps.train_step` under `jax.jit` over a Mesh of every device, on one host
+or many.
 
-The global batch (config.batch_size rows per discriminator update) is cut into one shard per
-device of every process: each process reads only its own rows (data.batch_pipeline's
-`shard`), and splits them over its local devices. Inside the step, gradients, batch statistics and
-metrics are averaged with `lax.pmean` over `AXIS`, batch norm computes its statistics over the
-whole batch, and z is drawn for the whole batch and sliced (steps.py), so 1 or N devices give the
-same training. The state is replicated on the local devices; checkpoints hold one host copy.
+The global batch (config.batch_size rows per discriminator update) is sharded over the mesh's
+`AXIS`; the state (and the resident training split, with placement 'device') is replicated. The
+step is written for the whole batch (StepSpec.axis_name None): XLA partitions it, so batch norm's
+statistics, the gradients and the metrics are those of the whole batch and z, dropout masks and
+the denoiser's corruption are drawn for it, and 1 or N devices train the same numbers up to the
+order of floating-point sums. Each process reads only its own rows of every batch
+(data.batch_pipeline's `shard`) and `jax.make_array_from_process_local_data` joins them into the
+global batch. Checkpoints hold one host copy. (pmap, the first form, is in maintenance since
+JAX 0.8.)
 
 Multi-process runs (TPU pods, several GPU hosts) call `jax.distributed.initialize` first: with
 explicit flags, or from the environment of a TPU pod, an srun step or an Open MPI world.
@@ -19,7 +23,9 @@ import jax
 import numpy as np
 
 from gan_jax import errors
+from gan_jax import calls
 from gan_jax import steps
+from gan_jax.data import on_device
 
 AXIS = 'batch'
 
@@ -78,36 +84,98 @@ def check_batch_size(batch_size: int) -> None:
 
 
 def step_spec(config) -> steps.StepSpec:
-  """The step's spec for pmap over every device of every process."""
-  return steps.StepSpec.from_config(config, axis_name=AXIS, num_shards=jax.device_count())
+  """The step's spec: written for the global batch, which jit partitions over the mesh."""
+  return steps.StepSpec.from_config(config)
 
 
-def shard(batches: np.ndarray) -> np.ndarray:
-  """This process's batches [k, b, ...] -> [local devices, k, b / local devices, ...]."""
-  n = jax.local_device_count()
-  k, b = batches.shape[:2]
-  split = batches.reshape(k, n, b // n, *batches.shape[2:])
-  return np.swapaxes(split, 0, 1)
+def mesh() -> jax.sharding.Mesh:
+  return jax.sharding.Mesh(np.array(jax.devices()), (AXIS,))
+
+
+def _replicated() -> jax.sharding.NamedSharding:
+  return jax.sharding.NamedSharding(mesh(), jax.sharding.PartitionSpec())
+
+
+def batch_sharding(batch_axis: int) -> jax.sharding.NamedSharding:
+  """The batch's rows (on `batch_axis`) split over the mesh."""
+  return jax.sharding.NamedSharding(mesh(),
+                                    jax.sharding.PartitionSpec(*([None] * batch_axis), AXIS))
 
 
 def replicate(tree: Any) -> Any:
-  """One copy per local device, stacked on a leading axis (pmap's input layout)."""
-  n = jax.local_device_count()
-  return jax.tree.map(lambda x: np.broadcast_to(x, (n, *np.shape(x))), jax.device_get(tree))
+  """A host tree as global arrays replicated on every device of every process (each process
+  holds the same values: the state is created from the same seed everywhere)."""
+  sharding = _replicated()
+  return jax.tree.map(lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)),
+                      jax.device_get(tree))
+
+
+def shard(local: np.ndarray, batch_axis: int) -> jax.Array:
+  """This process's rows of the batch [..., b / processes, ...] -> the global batch, sharded."""
+  shape = list(local.shape)
+  shape[batch_axis] *= jax.process_count()
+  return jax.make_array_from_process_local_data(batch_sharding(batch_axis), local, tuple(shape))
 
 
 def unreplicate(tree: Any) -> Any:
-  """One host copy (numpy) of a replicated tree: this process's first device's, fetched in one
-  transfer (multi-process: a global array is not all here, its first local shard is)."""
+  """One host copy (numpy) of a replicated tree, fetched in one transfer (multi-process: a
+  global array is not all here; its first local shard, a whole copy, is)."""
   first = jax.tree.map(lambda x: x.addressable_shards[0].data if isinstance(x, jax.Array) else x,
                        tree)
-  return jax.tree.map(lambda x: np.asarray(x).reshape(np.shape(x)[1:]), jax.device_get(first))
+  return jax.tree.map(np.asarray, jax.device_get(first))
 
 
-def train_step(spec: steps.StepSpec):
-  """pmapped (state, sharded batches, rng) -> (state, metrics); the state is donated."""
-  return jax.pmap(functools.partial(steps.train_step, spec=spec), axis_name=AXIS,
-                  in_axes=(0, 0, None), donate_argnums=(0,))
+class TrainCalls:
+  """Calls of n iterations on every device: `run(state, rng, n) -> (state, metrics [n])`, the
+  state replicated and donated, each metric stacked over the n iterations.
+
+  With placement 'device' the split is uploaded once, replicated, and each batch is gathered
+  inside the call (gan_jax/data/on_device.py), its rows then sharded over the mesh; with 'host'
+  the grain pipeline's n batches are sharded and sent with the call. `position` is what a
+  checkpoint records of the data (get_state / set_state); `start(step)` readies the order for
+  the step training resumes at.
+
+  Each call is waited on before the next is dispatched: on fake CPU devices
+  (--xla_force_host_platform_device_count) jit programs over several devices deadlock when
+  dispatched ahead of each other. One wait per call of n iterations costs nothing measurable.
+  """
+
+  def __init__(self, spec: steps.StepSpec, dataset, placement: str, seed: int):
+    self._spec, self._placement, self._compiled = spec, placement, {}
+    if placement == 'device':
+      self._layout = on_device.Layout(len(dataset.examples), dataset.batch_size,
+                                      spec.batches_per_step)
+      self._key = on_device.data_key(seed)
+      self._split = replicate(np.asarray(dataset.examples))
+      self.position = on_device.Position()
+    else:
+      self.position = iter(dataset.batches)
+
+  def start(self, step: int) -> None:
+    if self._placement == 'device':
+      self.position.step = step
+      self._order = replicate(on_device.initial_order(self._key, step, self._layout))
+
+  def _call(self, n: int):
+    if n not in self._compiled:  # One program per call length (a few: K and the remainders).
+      if self._placement == 'device':
+        fn = functools.partial(calls.device_batches, spec=self._spec, layout=self._layout,
+                               length=n, batch_sharding=batch_sharding(1))
+        self._compiled[n] = jax.jit(fn, donate_argnums=(0, 1))
+      else:
+        self._compiled[n] = jax.jit(functools.partial(calls.host_batches, spec=self._spec),
+                                    donate_argnums=(0,))
+    return self._compiled[n]
+
+  def run(self, state, rng, n: int):
+    if self._placement == 'device':
+      state, self._order, metrics = self._call(n)(state, self._order, self._split, self._key,
+                                                  np.int32(n), rng)
+      self.position.step += n
+    else:
+      batches = np.stack([next(self.position) for _ in range(n)])  # [n, k, b, ...]
+      state, metrics = self._call(n)(state, shard(batches, batch_axis=2), np.int32(n), rng)
+    return state, jax.block_until_ready(metrics)
 
 
 def data_shard() -> Optional[tuple]:

@@ -7,6 +7,7 @@ checkpoint of the step reached, raising errors.Preempted; the same command resum
 that can be wrong is checked before the workdir is touched.
 """
 import contextlib
+import copy
 import json
 import os
 import signal
@@ -29,9 +30,11 @@ from gan_jax import metrics_log
 from gan_jax import models
 from gan_jax import optim
 from gan_jax import parallel
+from gan_jax import periodic
 from gan_jax import records
 from gan_jax import state as state_lib
 from gan_jax import workdir as workdir_lib
+from gan_jax.data import on_device
 from gan_jax.evaluation import figures
 from gan_jax.evaluation import metrics as metrics_lib
 from gan_jax.evaluation.metrics import base as metrics_base
@@ -57,6 +60,23 @@ def _check_losses(history: List[dict], first_step: int, checkpointer, max_abs_lo
           f'{key} reached {value:.3g} {where}, beyond config.max_abs_loss={max_abs_loss:g}: '
           f'training diverged; it stopped and {kept}; lower config.optimizer.learning_rate or '
           'change the model (config.max_abs_loss=0 turns this guard off)')
+
+
+# Iterations per compiled call where config.steps_per_call is 0. On an accelerator a long call
+# hides the host's per-call cost; on this project's 2-core CPU it measured fastest too
+# (tests/benchmarks/steps_per_call.py, MNIST: 18.7 ms an iteration at 500 a call, 22.3 at 1,
+# 32.0 for the loop before calls existed), so one default serves every platform.
+DEFAULT_STEPS_PER_CALL = 500
+
+
+def steps_per_call(config) -> int:
+  return config.get('steps_per_call', 0) or DEFAULT_STEPS_PER_CALL
+
+
+def _per_iteration(calls: List[dict]) -> List[dict]:
+  """Each call's metrics, stacked over its iterations, as one dict per iteration."""
+  return [{key: values[i] for key, values in metrics.items()}
+          for metrics in calls for i in range(len(next(iter(metrics.values()))))]
 
 
 def _summarise(history: List[dict]) -> dict:
@@ -124,6 +144,12 @@ def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
   dataset = data.get_dataset(config.data, 'train', batch_size=config.batch_size,
                              batches_per_step=spec.batches_per_step, seed=config.seed,
                              shard=parallel.data_shard())
+  # config.json records the placement chosen ('auto' resolved), so that a resume keeps it.
+  placement, why = on_device.resolve(config.data.placement, dataset.examples,
+                                     workdir_lib.recorded(workdir, 'data.placement'))
+  config = copy.deepcopy(config)
+  with config.unlocked():
+    config.data.placement = placement
   init_rng, train_rng, sample_rng = jax.random.split(jax.random.PRNGKey(config.seed), 3)
   memory.check_fits(jax.eval_shape(
       lambda r: state_lib.create_train_state(config, dataset, spec, r), init_rng))
@@ -142,6 +168,7 @@ def train_and_evaluate(config, workdir: str) -> state_lib.GANState:
       except OSError as e:
         raise errors.WorkdirError(f'cannot write to --workdir={workdir} ({e.strerror}); choose a '
                                   'writable --workdir') from e
+    on_device.log_choice(placement, why)
     return _train(config, workdir, dataset, spec, state, (train_rng, sample_rng), primary,
                   evaluators)
 
@@ -169,11 +196,11 @@ def _train(config, workdir, dataset, spec, state, rngs, primary,
                                             keep=config.keep_checkpoints,
                                             save_interval_steps=config.checkpoint_every_steps,
                                             best_metric=selection, config=config)
-  batches = iter(dataset.batches)
+  train_calls = parallel.TrainCalls(spec, dataset, config.data.placement, config.seed)
   restored = checkpointer.restore(state)
   if restored is not None:
     step, state, data_state = restored
-    batches.set_state(data_state)
+    train_calls.position.set_state(data_state)
     logging.info('Resumed from the checkpoint at step %d.', step)
   start = int(state.step)
   if start >= config.num_train_steps:
@@ -184,7 +211,6 @@ def _train(config, workdir, dataset, spec, state, rngs, primary,
                                         f'reached num_train_steps={config.num_train_steps}'))
     return state
 
-  train_step = parallel.train_step(spec)
   fixed_z = prior.sample_noise(sample_rng, config.num_samples, config.noise.dim,
                                config.noise.prior)
   generate = jax.jit(lambda g, z: g.forward(g.params, z, train=False)[0])
@@ -204,24 +230,35 @@ def _train(config, workdir, dataset, spec, state, rngs, primary,
   if primary:
     _write_hardware(workdir)
     _write_stop(workdir, None)  # Training again: the previous end no longer holds.
+  # What the host does between calls, and where each call must end so that it lands there.
+  schedule = periodic.Schedule((periodic.Every('log', config.log_every_steps),
+                                periodic.Every('checkpoint', config.checkpoint_every_steps),
+                                periodic.Every('evaluate', config.eval.every_steps),
+                                periodic.Every('sample', config.sample_every_steps)),
+                               last=config.num_train_steps)
+  per_call = steps_per_call(config)
+  logging.info('%d iteration(s) per compiled call.', per_call)
   stop = interrupts.StopRequest()
+  train_calls.start(start)
   state = parallel.replicate(state)
-  history = []
+  history, step = [], start
   try:
-    for step in range(start + 1, config.num_train_steps + 1):
-      state, metrics = train_step(state, parallel.shard(next(batches)), train_rng)
+    while step < config.num_train_steps:
+      n = schedule.call_length(step, per_call)
+      state, metrics = train_calls.run(state, train_rng, n)
       history.append(metrics)
+      step += n
+      due = schedule.due(step)
       last = step == config.num_train_steps
       preempted = stop.reached(step)
       # Every process evaluates on the same steps (process 0 computes, all act on the result).
-      evaluate_now = bool(config.eval.every_steps) and (
-          last or step % config.eval.every_steps == 0)
-      checkpoint_now = (last or preempted or step % config.checkpoint_every_steps == 0
+      evaluate_now = bool(config.eval.every_steps) and due['evaluate']
+      checkpoint_now = (due['checkpoint'] or preempted
                         or (evaluate_now and selection is not None))
       scores, converged = {}, False
-      if last or checkpoint_now or evaluate_now or step % config.log_every_steps == 0:
-        # Fetching the metrics waits for the device: done once per interval, not per step.
-        host = parallel.unreplicate(history)
+      if due['log'] or checkpoint_now or evaluate_now:
+        # Fetching the metrics waits for the device: done once per interval, not per call.
+        host = _per_iteration(parallel.unreplicate(history))
         _check_losses(host, step - len(host) + 1, checkpointer, config.max_abs_loss)
         started = time.monotonic()
         scores = (_evaluate(config, evaluators, parallel.unreplicate(state.generator), step)
@@ -236,12 +273,12 @@ def _train(config, workdir, dataset, spec, state, rngs, primary,
             # Process 0's decision (only it read the history back from metrics.jsonl).
             converged = bool(parallel.from_primary(float(
                 early_stopping.should_stop(progress, rule.patience) and not last)))
-      if primary and (last or step % config.sample_every_steps == 0):
+      if primary and due['sample']:
         _write_samples(workdir, step, generate(parallel.unreplicate(state.generator), fixed_z),
                        log)
       if checkpoint_now:  # (Every evaluation with a selection metric is one.)
-        checkpointer.save(step, parallel.unreplicate(state), batches.get_state(), force=True,
-                          metrics=scores if selection in scores else None)
+        checkpointer.save(step, parallel.unreplicate(state), train_calls.position.get_state(),
+                          force=True, metrics=scores if selection in scores else None)
       if converged or (last and primary):
         why = (early_stopping.reason(progress, selection, rule.patience, rule.min_delta)
                if converged else f'reached num_train_steps={config.num_train_steps}')

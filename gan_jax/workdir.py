@@ -9,7 +9,9 @@ from gan_jax import records
 
 # Keys that may change when a run is resumed (to train longer, or log differently).
 RESUMABLE_KEYS = ('num_train_steps', 'log_every_steps', 'checkpoint_every_steps',
-                  'sample_every_steps', 'keep_checkpoints', 'max_abs_loss')
+                  'sample_every_steps', 'keep_checkpoints', 'max_abs_loss',
+                  # Iterations per compiled call: the same numbers whatever it is (calls.py).
+                  'steps_per_call')
 # Groups of keys that may change on resume as a whole: when the run stops (the length again) and
 # what is evaluated.
 RESUMABLE_PREFIXES = ('early_stopping.', 'eval.')
@@ -22,7 +24,13 @@ ADDED_KEYS = {'generator_max_col_norm': 0.0, 'data.pad': 0,
               'generator.layout': 'flax', 'discriminator.layout': 'flax',
               'generator.batch_norm_epsilon': 1e-5, 'discriminator.batch_norm_epsilon': 1e-5,
               # tfds images before their preprocessing could be chosen: as stored.
-              'data.preprocessing': 'none', 'data.image_size': 32}
+              'data.preprocessing': 'none', 'data.image_size': 32,
+              # Runs made before the split could live on the device read the host pipeline.
+              'data.placement': 'host'}
+
+# Keys whose value 'auto' is resolved when training starts and recorded resolved in config.json:
+# a command's 'auto' matches whatever the workdir recorded (a resumed run keeps its choice).
+RESOLVED_AT_START = {'data.placement': 'auto'}
 
 # Keys renamed after runs were made (old name -> new name), the meaning of their values unchanged:
 # generator_loss named G's loss when D's was always -V; `loss` names the D/G pair, and the two
@@ -90,7 +98,19 @@ def differing_keys(saved: dict, config):
   # An added key counts as its old value only where the config has it (data.pad: IDX sources).
   old = {**{k: v for k, v in ADDED_KEYS.items() if k in new},
          **{RENAMED_KEYS.get(k, k): v for k, v in _flatten(saved).items()}}
-  return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+  return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)
+                and not (k in RESOLVED_AT_START and new.get(k) == RESOLVED_AT_START[k]))
+
+
+def recorded(workdir: str, key: str):
+  """The value of `key` in workdir/config.json (its ADDED_KEYS value where the file predates
+  the key); None without a readable config.json."""
+  try:
+    with open(os.path.join(workdir, 'config.json'), encoding='utf-8') as f:
+      saved = _flatten(json.load(f))
+  except (OSError, ValueError, UnicodeDecodeError, AttributeError):
+    return None
+  return saved.get(key, ADDED_KEYS.get(key))
 
 
 def _unused(key: str, config) -> bool:

@@ -41,6 +41,9 @@ def default_config(source: str, *, alternatives: Tuple[str, ...] = (),
       raise errors.ConfigError(f'data source {name!r} is unknown; use one of {sorted(SOURCES)}')
     fields.update(SOURCES[name].DEFAULTS)
   fields['source'] = source
+  # Where the training split lives while training (gan_jax/data/on_device.py): 'auto', 'device'
+  # or 'host'.
+  fields['placement'] = 'auto'
   unknown = sorted(set(overrides) - set(fields))
   if unknown:
     raise errors.ConfigError(f'data source {source!r} has no fields {unknown}')

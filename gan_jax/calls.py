@@ -1,0 +1,66 @@
+"""Many iterations of Algorithm 1 in one compiled call (config.steps_per_call).
+
+A call runs n iterations of `steps.train_step` in one loop and returns the state after the
+last one and each iteration's metrics stacked on a leading axis of n. Iteration t draws its
+randomness from fold_in(rng, t) (steps.py), so n calls of one iteration and one call of n give
+the same numbers. The host acts between calls only (gan_jax/periodic.py), which cut each call at
+the next step where something is due.
+
+The batches come either from the host ([n, k, batch, ...], the grain pipeline) or from the split
+resident on the device, gathered inside the call (gan_jax/data/on_device.py).
+"""
+from typing import Tuple
+
+import jax
+import jax.numpy as jnp
+
+from gan_jax import steps
+from gan_jax.data import on_device
+from gan_jax.state import GANState
+
+
+def _iterate(iteration, carry, length: int, trip: jax.Array):
+  """`trip` (= length) iterations of `iteration(carry, i) -> (carry, metrics)`, the metrics
+  stacked [length, ...].
+
+  The trip count is an argument of the compiled call, not a constant: XLA then compiles the body
+  as a loop whatever the length, so a call of 1 iteration and a call of 37 run the same loop
+  body and give bit-identical numbers (with a constant trip count of 1 it inlines the body and
+  fuses it differently: last-bit differences in the parameters).
+  """
+  shapes = jax.eval_shape(lambda c: iteration(c, 0)[1], carry)
+  stacked = jax.tree.map(lambda s: jnp.zeros((length, *s.shape), s.dtype), shapes)
+
+  def body(i, loop_carry):
+    carry, stacked = loop_carry
+    carry, metrics = iteration(carry, i)
+    return carry, jax.tree.map(lambda all_, one: all_.at[i].set(one), stacked, metrics)
+
+  return jax.lax.fori_loop(0, trip, body, (carry, stacked))
+
+
+def host_batches(state: GANState, batches: jax.Array, trip: jax.Array, rng: jax.Array, *,
+                 spec: steps.StepSpec) -> Tuple[GANState, dict]:
+  """Iterations on the host's batches [n, k, batch, ...], one per iteration (trip = n)."""
+  def iteration(state, i):
+    return steps.train_step(state, batches[i], rng, spec=spec)
+
+  return _iterate(iteration, state, batches.shape[0], trip)
+
+
+def device_batches(state: GANState, order: on_device.Order, split: jax.Array, data_key: jax.Array,
+                   trip: jax.Array, rng: jax.Array, *, spec: steps.StepSpec,
+                   layout: on_device.Layout, length: int, batch_sharding=None
+                   ) -> Tuple[GANState, on_device.Order, dict]:
+  """`length` (= trip) iterations on batches gathered from the resident split by iteration
+  number; `batch_sharding` spreads each gathered batch's rows over the devices."""
+  def iteration(carry, _):
+    state, order = carry
+    order, x = on_device.gather(split, order, data_key, state.step, layout)
+    if batch_sharding is not None:
+      x = jax.lax.with_sharding_constraint(x, batch_sharding)
+    state, metrics = steps.train_step(state, x, rng, spec=spec)
+    return (state, order), metrics
+
+  (state, order), metrics = _iterate(iteration, (state, order), length, trip)
+  return state, order, metrics

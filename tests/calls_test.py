@@ -1,0 +1,166 @@
+"""Many iterations per compiled call, and the training split resident on the device.
+
+K = 1 and K = 37 must train the same numbers and write the same records on the same steps; the
+device's batches must be those the order's definition (gan_jax/data/on_device.py) names; a
+workdir trained with the host pipeline keeps it.
+"""
+import json
+import os
+
+import jax
+import numpy as np
+import pytest
+
+from gan_jax import data
+from gan_jax import errors
+from gan_jax import periodic
+from gan_jax import train
+from gan_jax.data import on_device
+
+from conftest import assert_states_identical, small_config
+
+def _records(workdir):
+  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+    return [{k: v for k, v in json.loads(line).items()
+             if not any(t in k for t in ('second', 'per_sec', 'time'))} for line in f]
+
+
+def _config(placement, steps_per_call, **overrides):
+  config = small_config(num_train_steps=100, log_every_steps=7, checkpoint_every_steps=20,
+                        sample_every_steps=50, keep_checkpoints=100, steps_per_call=steps_per_call,
+                        **overrides)
+  config.eval.every_steps = 25  # The Parzen LL during training, and its checkpoints.
+  config.data.placement = placement
+  return config
+
+
+@pytest.mark.parametrize('placement', ['device', 'host'])
+def test_37_steps_per_call_train_and_log_as_one_step_per_call(tmp_path, placement):
+  one = train.train_and_evaluate(_config(placement, 1), str(tmp_path / 'one'))
+  many = train.train_and_evaluate(_config(placement, 37), str(tmp_path / 'many'))
+  assert int(one.step) == int(many.step) == 100
+  assert_states_identical(one, many)
+  a, b = _records(tmp_path / 'one'), _records(tmp_path / 'many')
+  assert [r['step'] for r in a] == [r['step'] for r in b]
+  # Every log step (7, 14, ...), every evaluation/checkpoint (20, 25, 40, ...) and the last.
+  expected = sorted({*range(7, 101, 7), *range(20, 101, 20), *range(25, 101, 25), 100})
+  assert [r['step'] for r in a] == expected
+  assert a == b  # Losses, hyperparameters and the Parzen LL, value for value.
+  assert any('eval/parzen/validation_ll' in r for r in a)
+  for name in ('checkpoints', 'samples'):
+    assert sorted(os.listdir(tmp_path / 'one' / name)) == sorted(os.listdir(tmp_path / 'many' /
+                                                                            name))
+  assert sorted(os.listdir(tmp_path / 'one' / 'checkpoints')) == [
+      str(s) for s in sorted({20, 25, 40, 50, 60, 75, 80, 100}, key=str)]
+
+
+def test_the_two_placements_read_different_orders(tmp_path):
+  """(So that the comparisons above and below could fail: the orders are not the same.)"""
+  device = train.train_and_evaluate(small_config(num_train_steps=3), str(tmp_path / 'd'))
+  config = small_config(num_train_steps=3)
+  config.data.placement = 'host'
+  host = train.train_and_evaluate(config, str(tmp_path / 'h'))
+  assert any(not np.array_equal(x, y) for x, y in zip(jax.tree.leaves(device),
+                                                     jax.tree.leaves(host)))
+
+
+def test_a_workdir_made_before_placement_keeps_the_host_pipeline(tmp_path, caplog):
+  config = small_config(num_train_steps=6)
+  config.data.placement = 'host'
+  straight = train.train_and_evaluate(config, str(tmp_path / 'straight'))
+  old = str(tmp_path / 'old')
+  train.train_and_evaluate(_host(3), old)
+  path = os.path.join(old, 'config.json')
+  with open(path) as f:
+    saved = json.load(f)
+  del saved['data']['placement']  # As written before the key existed.
+  with open(path, 'w') as f:
+    json.dump(saved, f)
+  caplog.set_level('INFO')
+  resumed = train.train_and_evaluate(small_config(num_train_steps=6), old)  # placement 'auto'
+  assert 'from the host pipeline (the placement this workdir was trained with)' in caplog.text
+  assert_states_identical(straight, resumed)
+
+
+def _host(num_train_steps):
+  config = small_config(num_train_steps=num_train_steps)
+  config.data.placement = 'host'
+  return config
+
+
+def test_auto_placement_is_recorded_and_kept_on_resume(tmp_path):
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(small_config(num_train_steps=3), workdir)
+  with open(os.path.join(workdir, 'config.json')) as f:
+    assert json.load(f)['data']['placement'] == 'device'  # 'auto' on a CPU, resolved.
+  # Asking for the other placement on resume is asking for another run.
+  with pytest.raises(errors.WorkdirError, match='data.placement differ'):
+    train.train_and_evaluate(_host(6), workdir)
+
+
+def test_device_batches_are_those_the_order_defines():
+  rng = np.random.default_rng(0)
+  split = rng.integers(0, 256, (50, 4, 4, 1), dtype=np.uint8)
+  layout = on_device.Layout(num_rows=50, batch_size=8, batches_per_step=2, num_shards=2)
+  key = on_device.data_key(7)
+  # The definition, computed independently: epoch e's rows are a permutation drawn from
+  # fold_in(fold_in(PRNGKey(seed), 0xDA7A), e); 6 batches of 8 an epoch (2 rows left out).
+  def rows(epoch):
+    return np.asarray(jax.random.permutation(
+        jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(7), 0xDA7A), epoch), 50))
+
+  gather = jax.jit(on_device.gather, static_argnums=(4,))
+  order = on_device.initial_order(key, 0, layout)
+  for step in range(8):  # Across two epoch boundaries (batches 0-15: epochs 0, 1, 2).
+    for shard in (0, 1):
+      new_order, batches = gather(split, order, key, step, layout, shard)
+      assert batches.shape == (2, 4, 4, 4, 1)
+      for j in range(2):
+        epoch, position = divmod(step * 2 + j, 6)
+        expected = rows(epoch)[position * 8 + shard * 4:position * 8 + shard * 4 + 4]
+        np.testing.assert_array_equal(np.asarray(batches[j]), data.to_float(split[expected]))
+    order = new_order
+  # A resume at step 5 starts from that step's epoch.
+  assert int(on_device.initial_order(key, 5, layout).epoch) == (5 * 2) // 6
+
+
+def test_auto_places_on_the_device_what_fits():
+  examples = np.zeros((1000, 28, 28, 1), np.uint8)  # 0.75 MiB.
+  assert on_device.resolve('auto', examples, memory_bytes=2**30)[0] == 'device'
+  assert on_device.resolve('auto', examples, memory_bytes=2**20)[0] == 'host'
+  assert on_device.resolve('auto', examples, saved='host', memory_bytes=2**30)[0] == 'host'
+  assert on_device.resolve('host', examples, memory_bytes=2**30)[0] == 'host'
+
+
+def test_a_lazily_read_split_stays_on_the_host():
+  class Lazy:
+    pass
+  assert on_device.resolve('auto', Lazy())[0] == 'host'
+  with pytest.raises(errors.ConfigError, match='placement=host or auto'):
+    on_device.resolve('device', Lazy())
+
+
+def test_unknown_placement_and_negative_steps_per_call_are_refused(tmp_path):
+  config = small_config()
+  config.data.placement = 'gpu'
+  with pytest.raises(errors.ConfigError, match="placement='gpu' is unknown"):
+    train.train_and_evaluate(config, str(tmp_path / 'a'))
+  with pytest.raises(errors.ConfigError, match='steps_per_call=-1 must be an integer >= 0'):
+    train.train_and_evaluate(small_config(steps_per_call=-1), str(tmp_path / 'b'))
+  assert not os.path.exists(tmp_path / 'a') and not os.path.exists(tmp_path / 'b')
+
+
+def test_calls_end_exactly_where_an_action_is_due():
+  schedule = periodic.Schedule((periodic.Every('log', 7), periodic.Every('checkpoint', 20),
+                                periodic.Every('evaluate', 0)), last=100)
+  step, ends = 0, []
+  while step < 100:
+    n = schedule.call_length(step, 37)
+    assert 1 <= n <= 37
+    step += n
+    ends.append(step)
+  due = sorted({*range(7, 101, 7), *range(20, 101, 20), 100})
+  assert ends == due  # Never past an action; here every gap is under 37.
+  # Without actions in between, calls are K long.
+  quiet = periodic.Schedule((periodic.Every('log', 0),), last=100)
+  assert [quiet.call_length(s, 37) for s in (0, 37, 74)] == [37, 37, 26]
