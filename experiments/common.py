@@ -86,6 +86,11 @@ def base_config() -> ml_collections.ConfigDict:
   # Iterations of Algorithm 1 per compiled call (gan_jax/calls.py); 0: the default
   # (gan_jax/train.py, by measurement). Any value trains the same numbers.
   config.steps_per_call = 0
+  # A table row's seeds as one program (gan_jax/population.py): '' trains config.seed alone;
+  # '0,1,2' trains those seeds together, each in <workdir>/seed=N. The form: 'auto' (a loop over
+  # the seeds on a CPU, vmap elsewhere), 'loop' or 'vmap'.
+  config.seeds = ''
+  config.population_form = 'auto'
   config.log_every_steps = 500
   config.checkpoint_every_steps = 5000
   config.sample_every_steps = 5000

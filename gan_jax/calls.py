@@ -9,6 +9,7 @@ the next step where something is due.
 The batches come either from the host ([n, k, batch, ...], the grain pipeline) or from the split
 resident on the device, gathered inside the call (gan_jax/data/on_device.py).
 """
+import functools
 from typing import Tuple
 
 import jax
@@ -64,3 +65,29 @@ def device_batches(state: GANState, order: on_device.Order, split: jax.Array, da
 
   (state, order), metrics = _iterate(iteration, (state, order), length, trip)
   return state, order, metrics
+
+
+def population_batches(states: GANState, orders: on_device.Order, split: jax.Array,
+                       data_keys: jax.Array, trip: jax.Array, rngs: jax.Array,
+                       active: jax.Array, *, spec: steps.StepSpec, layout: on_device.Layout,
+                       length: int, batch_sharding=None
+                       ) -> Tuple[GANState, on_device.Order, dict]:
+  """`device_batches` for seeds stacked on a leading axis (gan_jax/population.py): every
+  iteration vmapped over the seeds, each with its own step, key and order; a seed whose `active`
+  is False keeps its state (it has ended)."""
+  train_step = jax.vmap(functools.partial(steps.train_step, spec=spec))
+
+  def keep(new, old):
+    return jnp.where(active.reshape((-1,) + (1,) * (new.ndim - 1)), new, old)
+
+  def iteration(carry, _):
+    states, orders = carry
+    orders, x = on_device.gather_population(split, orders, data_keys, states.step, layout)
+    if batch_sharding is not None:
+      x = jax.lax.with_sharding_constraint(x, batch_sharding)
+    new_states, metrics = train_step(states, x, rngs)
+    return (jax.tree.map(keep, new_states, states), orders), metrics
+
+  (states, orders), metrics = _iterate(iteration, (states, orders), length, trip)
+  # Stacked [length, seeds]: returned [seeds, length], a seed's metrics as a single run's.
+  return states, orders, jax.tree.map(lambda m: jnp.swapaxes(m, 0, 1), metrics)

@@ -29,7 +29,7 @@ def device_memory_bytes() -> Optional[int]:
       available = os.sysconf('SC_AVPHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
     except (ValueError, OSError):
       return None
-  return available // jax.local_device_count()  # pmap keeps a copy of the state per device.
+  return available // jax.local_device_count()  # The replicated state: a copy per device.
 
 
 def check_fits(abstract_state: Any, limit: Optional[int] = None) -> None:

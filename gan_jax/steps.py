@@ -5,11 +5,13 @@ one minibatch per discriminator update. Nothing here reads the config at trace t
 needs is bound once as a frozen `StepSpec`. D and G descend the two losses of the pair that
 `StepSpec.loss` names (gan_jax/losses.py); for 'minimax' and 'non_saturating', D's is -V (eq. 1).
 
-Under pmap (gan_jax/parallel.py; `StepSpec.axis_name` set) each device holds a shard of the batch:
-gradients, batch statistics and metrics are averaged over devices with `lax.pmean`, and the noise
-z and the denoiser's corruption are drawn for the whole batch and sliced, so that any number of
-devices trains exactly as one device does. Dropout masks are drawn per device (the device index
-folded into the key).
+The training loop runs the step under jax.jit over a Mesh (gan_jax/parallel.py) with
+`StepSpec.axis_name` None: the step sees the whole batch and XLA partitions it. Under a named
+axis instead (shard_map or pmap, `StepSpec.axis_name` set) each device holds a shard of the
+batch: gradients, batch statistics and metrics are averaged over devices with `lax.pmean`, and
+the noise z and the denoiser's corruption are drawn for the whole batch and sliced, so that any
+number of devices trains exactly as one device does; dropout masks are then drawn per device
+(the device index folded into the key).
 """
 import dataclasses
 from typing import Callable, Optional, Tuple
@@ -61,7 +63,7 @@ class StepSpec:
   lambda_adv: float = 1.0
   denoise_weight: float = 0.03
   denoiser_noise_std: float = 1.0  # σ of the corruption C(h) = h + N(0, σ²).
-  # Data parallelism: the pmap axis and its size (all devices of all processes); None: one device.
+  # A named data-parallel axis (shard_map / pmap) and its size; None: the step sees the whole batch.
   axis_name: Optional[str] = None
   num_shards: int = 1
 

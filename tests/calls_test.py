@@ -98,30 +98,45 @@ def test_auto_placement_is_recorded_and_kept_on_resume(tmp_path):
     train.train_and_evaluate(_host(6), workdir)
 
 
-def test_device_batches_are_those_the_order_defines():
-  rng = np.random.default_rng(0)
-  split = rng.integers(0, 256, (50, 4, 4, 1), dtype=np.uint8)
-  layout = on_device.Layout(num_rows=50, batch_size=8, batches_per_step=2, num_shards=2)
-  key = on_device.data_key(7)
-  # The definition, computed independently: epoch e's rows are a permutation drawn from
-  # fold_in(fold_in(PRNGKey(seed), 0xDA7A), e); 6 batches of 8 an epoch (2 rows left out).
-  def rows(epoch):
-    return np.asarray(jax.random.permutation(
-        jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(7), 0xDA7A), epoch), 50))
+def _defined_rows(seed, epoch, num_rows):
+  """The order's definition, computed independently: epoch e's rows are a permutation drawn
+  from fold_in(fold_in(PRNGKey(seed), 0xDA7A), e)."""
+  return np.asarray(jax.random.permutation(
+      jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(seed), 0xDA7A), epoch), num_rows))
 
+
+def test_device_batches_are_those_the_order_defines():
+  split = np.random.default_rng(0).integers(0, 256, (50, 4, 4, 1), dtype=np.uint8)
+  # 6 batches of 8 an epoch (2 rows left out); k = 2 minibatches an iteration.
+  layout = on_device.Layout(num_rows=50, batch_size=8, batches_per_step=2)
+  key = on_device.data_key(7)
   gather = jax.jit(on_device.gather, static_argnums=(4,))
   order = on_device.initial_order(key, 0, layout)
   for step in range(8):  # Across two epoch boundaries (batches 0-15: epochs 0, 1, 2).
-    for shard in (0, 1):
-      new_order, batches = gather(split, order, key, step, layout, shard)
-      assert batches.shape == (2, 4, 4, 4, 1)
-      for j in range(2):
-        epoch, position = divmod(step * 2 + j, 6)
-        expected = rows(epoch)[position * 8 + shard * 4:position * 8 + shard * 4 + 4]
-        np.testing.assert_array_equal(np.asarray(batches[j]), data.to_float(split[expected]))
-    order = new_order
+    order, batches = gather(split, order, key, step, layout)
+    assert batches.shape == (2, 8, 4, 4, 1)
+    for j in range(2):
+      epoch, position = divmod(step * 2 + j, 6)
+      expected = _defined_rows(7, epoch, 50)[position * 8:(position + 1) * 8]
+      np.testing.assert_array_equal(np.asarray(batches[j]), data.to_float(split[expected]))
   # A resume at step 5 starts from that step's epoch.
   assert int(on_device.initial_order(key, 5, layout).epoch) == (5 * 2) // 6
+
+
+def test_a_population_gathers_each_seeds_own_order_at_its_own_step():
+  split = np.random.default_rng(1).integers(0, 256, (30, 2, 2, 1), dtype=np.uint8)
+  layout = on_device.Layout(num_rows=30, batch_size=10, batches_per_step=1)  # 3 an epoch.
+  seeds, steps = (3, 11), np.array([2, 7])  # Different seeds at different steps.
+  keys = jax.numpy.stack([on_device.data_key(s) for s in seeds])
+  orders = jax.tree.map(lambda *x: jax.numpy.stack(x),
+                        *[on_device.initial_order(k, 0, layout) for k in keys])
+  gather = jax.jit(on_device.gather_population, static_argnums=(4,))
+  for offset in range(4):
+    orders, batches = gather(split, orders, keys, steps + offset, layout)
+    for i, seed in enumerate(seeds):
+      epoch, position = divmod(int(steps[i]) + offset, 3)
+      expected = _defined_rows(seed, epoch, 30)[position * 10:(position + 1) * 10]
+      np.testing.assert_array_equal(np.asarray(batches[i, 0]), data.to_float(split[expected]))
 
 
 def test_auto_places_on_the_device_what_fits():

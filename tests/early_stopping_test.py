@@ -1,6 +1,6 @@
 """The stopping rule (gan_jax/early_stopping.py) and the checkpoints it keeps, in training.
 
-The training tests script the selection metric (train._evaluate returns a value chosen by the
+The training tests script the selection metric (run._evaluate returns a value chosen by the
 test for each step), so where the run must stop and which checkpoint is best are known exactly.
 """
 import json
@@ -12,6 +12,7 @@ import pytest
 from gan_jax import early_stopping
 from gan_jax import errors
 from gan_jax import metrics_log
+from gan_jax import run as run_lib
 from gan_jax import train
 
 from conftest import small_config
@@ -56,7 +57,7 @@ def scripted_metric(monkeypatch):
     calls.append(step)
     return {KEY: _CURVE[step]}
 
-  monkeypatch.setattr(train, '_evaluate', fake_evaluate)
+  monkeypatch.setattr(run_lib, '_evaluate', fake_evaluate)
   return calls
 
 
@@ -146,7 +147,7 @@ def test_the_best_checkpoint_survives_a_resume(tmp_path, monkeypatch):
   # checkpoint manager must know step 4's metric from disk (orbax writes it only when told the
   # ranking as best_fn), else it deletes 4 as soon as it is not among the newest.
   curve = {2: 5.0, 4: 9.0, 6: 1.0, 8: 2.0, 10: 3.0}
-  monkeypatch.setattr(train, '_evaluate', lambda c, e, g, step: {KEY: curve[step]})
+  monkeypatch.setattr(run_lib, '_evaluate', lambda c, e, g, step: {KEY: curve[step]})
   config = _config(num_train_steps=10)
   config.early_stopping.patience = 0  # The best is kept whether or not the rule is on.
   workdir = str(tmp_path / 'run')

@@ -173,7 +173,13 @@ def batch_pipeline(examples: np.ndarray, *, batch_size: int, batches_per_step: i
 
 def get_dataset(data_config, split: str, *, batch_size: int, batches_per_step: int = 1,
                 seed: int = 0, shard: Optional[Tuple[int, int]] = None) -> Dataset:
-  examples = load_split(data_config, split)
+  return dataset_of(load_split(data_config, split), batch_size=batch_size,
+                    batches_per_step=batches_per_step, seed=seed, shard=shard, split=split)
+
+
+def dataset_of(examples, *, batch_size: int, batches_per_step: int = 1, seed: int = 0,
+               shard: Optional[Tuple[int, int]] = None, split: str = 'train') -> Dataset:
+  """A loaded split and its pipeline of batches in `seed`'s order."""
   if len(examples) == 0:
     raise errors.DatasetUnavailableError(f'the {split!r} split of config.data is empty')
   return Dataset(examples=examples, batch_size=batch_size, batches_per_step=batches_per_step,

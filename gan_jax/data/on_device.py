@@ -75,7 +75,6 @@ class Layout:
   num_rows: int
   batch_size: int  # Rows of one minibatch, all devices together.
   batches_per_step: int  # k.
-  num_shards: int = 1  # Devices the batch is split over (pmap); each gathers its own rows.
 
   @property
   def batches_per_epoch(self) -> int:
@@ -111,21 +110,54 @@ def to_float(rows: jax.Array) -> jax.Array:
   return rows.astype(jnp.float32)
 
 
-def gather(split: jax.Array, order: Order, key: jax.Array, step, layout: Layout,
-           shard_index=0) -> Tuple[Order, jax.Array]:
-  """(order, float32 [k, batch / num_shards, ...]): the minibatches of iteration `step` (this
-  shard's rows of each), drawing the next epoch's order when the iteration reaches it."""
-  local = layout.batch_size // layout.num_shards
+def _epoch_and_position(step, j: int, layout: Layout):
+  epoch, position = jnp.divmod(step * layout.batches_per_step + j, layout.batches_per_epoch)
+  return epoch.astype(jnp.int32), position
+
+
+def refreshed(order: Order, key: jax.Array, step, j: int, layout: Layout) -> Order:
+  """The order minibatch j of iteration `step` reads: the carried one, or the next epoch's,
+  drawn when the iteration reaches it (once an epoch)."""
+  epoch, _ = _epoch_and_position(step, j, layout)
+  return jax.lax.cond(epoch == order.epoch, lambda o: o,
+                      lambda o: Order(epoch_order(key, epoch, layout.num_rows), epoch), order)
+
+
+def take(split: jax.Array, order: Order, step, j: int, layout: Layout) -> jax.Array:
+  """Minibatch j of iteration `step` from `order` (already that minibatch's epoch), as floats."""
+  _, position = _epoch_and_position(step, j, layout)
+  rows = jax.lax.dynamic_slice_in_dim(order.rows, position * layout.batch_size,
+                                      layout.batch_size)
+  return to_float(jnp.take(split, rows, axis=0))
+
+
+def gather(split: jax.Array, order: Order, key: jax.Array, step,
+           layout: Layout) -> Tuple[Order, jax.Array]:
+  """(order, float32 [k, batch, ...]): the minibatches of iteration `step`."""
   minibatches = []
   for j in range(layout.batches_per_step):
-    epoch, position = jnp.divmod(step * layout.batches_per_step + j, layout.batches_per_epoch)
-    epoch = epoch.astype(jnp.int32)
-    order = jax.lax.cond(epoch == order.epoch, lambda o: o,
-                         lambda o: Order(epoch_order(key, epoch, layout.num_rows), epoch), order)
-    start = position * layout.batch_size + shard_index * local
-    rows = jax.lax.dynamic_slice_in_dim(order.rows, start, local)
-    minibatches.append(to_float(jnp.take(split, rows, axis=0)))
+    order = refreshed(order, key, step, j, layout)
+    minibatches.append(take(split, order, step, j, layout))
   return order, jnp.stack(minibatches)
+
+
+def gather_population(split: jax.Array, orders: Order, keys: jax.Array, steps,
+                      layout: Layout) -> Tuple[Order, jax.Array]:
+  """`gather` for seeds stacked on a leading axis ([S] steps and keys): a new epoch's order is
+  drawn only in the iterations where some seed reaches one (under vmap, `gather`'s cond would
+  become a select that draws it every iteration)."""
+  minibatches = []
+  for j in range(layout.batches_per_step):
+    epochs = jax.vmap(lambda s, j=j: _epoch_and_position(s, j, layout)[0])(steps)
+    stale = epochs != orders.epoch
+
+    def redraw(o, epochs=epochs, stale=stale):
+      fresh = jax.vmap(lambda k, e: epoch_order(k, e, layout.num_rows))(keys, epochs)
+      return Order(jnp.where(stale[:, None], fresh, o.rows), jnp.where(stale, epochs, o.epoch))
+
+    orders = jax.lax.cond(jnp.any(stale), redraw, lambda o: o, orders)
+    minibatches.append(jax.vmap(lambda o, s, j=j: take(split, o, s, j, layout))(orders, steps))
+  return orders, jnp.stack(minibatches, axis=1)
 
 
 class Position:
