@@ -10,6 +10,7 @@ reports its scores beside the reference. figures/ gets Fig. 2 (samples and their
 examples), Fig. 3 (interpolations in z) and, for 1-D toy data, Fig. 1.
 """
 import glob
+import hashlib
 import json
 import os
 from typing import Dict, List
@@ -36,22 +37,56 @@ from gan_jax.evaluation import sampling
 from gan_jax.evaluation.metrics import base as metrics_base
 
 
-def _evaluated(workdir: str, eval_config: Dict, run: 'Run') -> List[Dict]:
-  """Every eval/step_*.json made with this evaluation config from this run's checkpoint at its
-  step. A record of another checkpoint (one copied in from another run, or made before its step
-  was trained again differently) or without that identity (an older version) is not this run's
-  number: it is left out, with a warning, and computed again where the checkpoint is kept."""
-  records, kept = [], set(run.checkpointer.all_steps())
+def provenance(config, examples) -> Dict:
+  """What an evaluation was computed from: the evaluation settings (config.eval but the list of
+  metrics) and a digest of the data every metric may read (the training, validation and test
+  splits). A record whose metric was computed from other settings or other data is stale."""
+  settings = json.loads(json.dumps(config.eval.to_dict()))  # As read back from JSON.
+  settings.pop('metrics', None)
+  digest = hashlib.sha256()
+  for split in data.SPLITS:
+    try:
+      rows = examples if split == 'train' else data.load_split(config.data, split)
+    except errors.GanJaxError:  # A source without this split: nothing of it to read.
+      continue
+    if not isinstance(rows, np.ndarray):  # Read from disk on demand (ImageNet): not all read.
+      digest.update(f'{split}{len(rows)}{json.dumps(config.data.to_dict(), default=str)}'.encode())
+      continue
+    rows = np.ascontiguousarray(rows)
+    digest.update(f'{split}{rows.dtype.str}{rows.shape}'.encode())
+    digest.update(rows.tobytes())
+  return {'settings': settings, 'data': digest.hexdigest()}
+
+
+def fresh(record: Dict, name: str, made_from: Dict) -> bool:
+  """Whether `record` holds metric `name` computed from `made_from` (settings and data)."""
+  return name in record and record.get('computed_with', {}).get(name) == made_from
+
+
+def merged(record: Dict, results: Dict, made_from: Dict) -> Dict:
+  """`record` with `results` written over it, each marked as made from `made_from`; a metric not
+  computed now keeps its earlier value and provenance."""
+  return {**{k: v for k, v in record.items() if k != 'eval_config'}, **results,
+          'computed_with': {**record.get('computed_with', {}),
+                            **{name: made_from for name in results}}}
+
+
+def _evaluated(workdir: str, run: 'Run') -> Dict[int, Dict]:
+  """Every eval/step_*.json of this run's checkpoint at its step, by step. A record of another
+  checkpoint (one copied in from another run, or made before its step was trained again
+  differently) or without that identity (an older version) is not this run's number: it is left
+  out, with a warning, and computed again where the checkpoint is kept."""
+  records, kept = {}, set(run.checkpointer.all_steps())
   for path in sorted(glob.glob(os.path.join(workdir, 'eval', 'step_*.json'))):
     record = records_lib.read(path)
-    if record.get('eval_config') != eval_config or 'step' not in record:
+    if 'step' not in record:
       continue
     why = run.foreign(record, kept)
     if why:
       logging.warning('%s %s; it is not used (computed again where its checkpoint is kept).',
                       path, why)
       continue
-    records.append(record)
+    records[record['step']] = record
   return records
 
 
@@ -107,17 +142,26 @@ class Run:
 
 
 def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
+  if not metrics_lib.names(config):
+    raise errors.ConfigError(f'config.eval.metrics={config.eval.metrics!r} names no metric; '
+                             'name at least one, as in --config.eval.metrics=parzen '
+                             f'(known: {", ".join(sorted(metrics_lib.METRICS))})')
   run = Run(config, workdir)
   available = run.checkpointer.all_steps()
   if not available:
     raise errors.CheckpointError(f'no checkpoint in {workdir}/checkpoints; train first')
   # Every input a metric needs is loaded (and checked) before any work.
   metrics = metrics_lib.build(config, metrics_lib.Context(config, run.dataset.examples))
-  eval_config = json.loads(json.dumps(config.eval.to_dict()))  # As read back from JSON.
-  done = {r['step'] for r in _evaluated(workdir, eval_config, run)}
+  made_from = provenance(config, run.dataset.examples)
+  records = _evaluated(workdir, run)
+
+  def stale(record):
+    return [name for name in metrics if not fresh(record, name, made_from)]
+
   # Every kept checkpoint, or the newest good one (a bad newest is set aside: the one before).
   for step in available if all_checkpoints else reversed(available):
-    if step in done:
+    missing = stale(records.get(step, {}))
+    if not missing:
       if all_checkpoints:
         continue
       break
@@ -125,30 +169,33 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
     state = run.state(step)
     if state is None:  # Damaged or foreign: set aside (and named in the log) by the checkpointer.
       continue
-    results = metrics_lib.run(metrics, metrics_base.GeneratedSamples(config, state.generator,
-                                                                 f'step_{step}'))
-    records_lib.write(os.path.join(workdir, 'eval', f'step_{step:06d}.json'),
-                      {'step': step, 'eval_config': eval_config, **results,
-                       'checkpoint': run.checkpoint_id(step),
-                       'run': workdir_lib.as_dict(config)})
+    results = metrics_lib.run({name: metrics[name] for name in missing},
+                              metrics_base.GeneratedSamples(config, state.generator,
+                                                            f'step_{step}'))
+    records[step] = merged(records.get(step, {}), results, made_from)
+    records[step].update(step=step, checkpoint=run.checkpoint_id(step),
+                         run=workdir_lib.as_dict(config))
+    records_lib.write(os.path.join(workdir, 'eval', f'step_{step:06d}.json'), records[step])
     logging.info('step %d: %s', step, metrics_lib.describe(results))
     if not all_checkpoints:
       break
 
   reference_path = os.path.join(workdir, 'eval', 'reference.json')
-  if not (os.path.exists(reference_path)
-          and records_lib.read(reference_path).get('eval_config') == eval_config):
+  reference = records_lib.read(reference_path) if os.path.exists(reference_path) else {}
+  missing = stale(reference)
+  if missing:
     real = metrics_base.RealRows(run.dataset.examples, config.eval.seed)
-    records_lib.write(reference_path, {'eval_config': eval_config,
-                                       'num_training_rows': int(min(len(run.dataset.examples),
-                                                                    config.eval.num_reference)),
-                                       **metrics_lib.run(metrics, real, reference=True)})
-  reference = records_lib.read(reference_path)
+    results = metrics_lib.run({name: metrics[name] for name in missing}, real, reference=True)
+    reference = merged(reference, results, made_from)
+    reference['num_training_rows'] = int(min(len(run.dataset.examples),
+                                             config.eval.num_reference))
+    records_lib.write(reference_path, reference)
   logging.info('reference (real training rows): %s',
                metrics_lib.describe({name: reference[name] for name in metrics}))
 
-  records = _evaluated(workdir, eval_config, run)
   available = run.checkpointer.all_steps()
+  # Checkpoints are compared on what this evaluation computed: records fresh in every metric.
+  records = [r for r in records.values() if not stale(r)]
   if not records:
     raise errors.CheckpointError(f'no checkpoint in {workdir}/checkpoints could be read; train '
                                  'again with the same command')
@@ -165,13 +212,18 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
       return record['step']
     how = f'the last checkpoint evaluated (no metric of {list(metrics)} selects)'
   best = max(records, key=score)
+  # Every metric the selected checkpoint's record holds: those computed now and, kept, those of
+  # earlier evaluations (each record says what it was computed from).
+  earlier = [n for n in best.get('computed_with', {}) if n not in metrics
+             and n in reference.get('computed_with', {})]
   summary = {'num_samples': config.eval.num_samples, 'selection': how,
              'selected_step': best['step'],
              'evaluated_steps': sorted(r['step'] for r in records),
-             **{name: best[name] for name in metrics},
+             **{name: best[name] for name in (*metrics, *earlier)},
+             'computed_with': {name: best['computed_with'][name] for name in (*metrics, *earlier)},
              'reference': {'what': f'{reference["num_training_rows"]} held-out real training '
                                    'examples in place of the samples',
-                           **{name: reference[name] for name in metrics}}}
+                           **{name: reference[name] for name in (*metrics, *earlier)}}}
   records_lib.write(os.path.join(workdir, 'eval', 'summary.json'), summary)
   logging.info('Selected step %d (%s).', best['step'], how)
   # Figures from the selected model, or the best one whose checkpoint is still kept.

@@ -162,7 +162,11 @@ class Run:
     config, rule = self.config, self.config.early_stopping
     if start >= config.num_train_steps:
       logging.info('Already trained for %d steps; nothing to do.', start)
-      if self._primary:
+      recorded = records.read(os.path.join(self.workdir, 'stop.json'))
+      # A run its rule stopped at this very step keeps that record (why and when it stopped),
+      # whatever shorter length it is now given.
+      if self._primary and not (recorded.get('stopped_by') == CONVERGED
+                                and recorded.get('step') == start):
         write_stop(self.workdir, self._stop_record(
             start, REACHED, f'reached num_train_steps={config.num_train_steps}'))
       return True

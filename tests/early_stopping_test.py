@@ -98,6 +98,10 @@ def test_run_stops_after_patience_evaluations_and_keeps_the_best(tmp_path, scrip
   scripted_metric.clear()
   assert int(train.train_and_evaluate(_config(), workdir).step) == 10
   assert scripted_metric == [] and 'Already stopped at step 10' in caplog.text
+  # Resumed with a shorter length: the record still says why and when the rule stopped it.
+  assert int(train.train_and_evaluate(_config(num_train_steps=8), workdir).step) == 10
+  with open(os.path.join(workdir, 'stop.json')) as f:
+    assert json.load(f) == stop
 
 
 def test_resume_in_the_middle_of_a_patience_window_stops_at_the_same_step(tmp_path,

@@ -13,6 +13,7 @@ import pytest
 
 from gan_jax import data
 from gan_jax import errors
+from gan_jax import evaluate
 from gan_jax import train
 from gan_jax.data import idx
 from gan_jax.evaluation import classifier
@@ -315,3 +316,64 @@ def test_a_file_named_like_a_step_is_set_aside_not_deleted(tmp_path, caplog):
   assert int(state.step) == 6 and 'is a file, not a checkpoint' in caplog.text
   assert open(os.path.join(workdir, 'checkpoints', '6.corrupt')).read() == 'my notes'
   assert os.path.isdir(os.path.join(workdir, 'checkpoints', '6'))
+
+
+def _record(workdir, step):
+  with open(os.path.join(workdir, 'eval', f'step_{step:06d}.json')) as f:
+    return json.load(f)
+
+
+def _metrics_config(*names, **overrides):
+  config = small_config(**overrides)
+  config.eval.metrics = names
+  config.eval.classifier_steps = 5
+  config.eval.kid_space = config.eval.pr_space = 'classifier'
+  return config
+
+
+def test_an_evaluation_of_fewer_metrics_keeps_the_others(tmp_path, monkeypatch):
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(small_config(), workdir)
+  monkeypatch.setenv('HOME', str(tmp_path))  # The classifier's cache: this test's own.
+  first = evaluate.evaluate(_metrics_config('parzen', 'kid'), workdir)
+  before = _record(workdir, 6)
+  assert {'parzen', 'kid'} <= set(before) and set(before['computed_with']) == {'parzen', 'kid'}
+  # README's own example: fewer metrics, then others. Nothing computed before is lost.
+  evaluate.evaluate(_metrics_config('parzen'), workdir)
+  summary = evaluate.evaluate(_metrics_config('parzen', 'precision_recall'), workdir)
+  after = _record(workdir, 6)
+  assert after['kid'] == before['kid'] and after['parzen'] == before['parzen']
+  assert 'precision_recall' in after and summary['kid'] == first['kid']
+  with open(os.path.join(workdir, 'eval', 'reference.json')) as f:
+    assert {'parzen', 'kid', 'precision_recall'} <= set(json.load(f))
+
+
+def test_an_empty_metric_list_is_one_line_and_writes_nothing(tmp_path):
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(small_config(), workdir)
+  evaluate.evaluate(small_config(), workdir)
+  before = {n: os.path.getmtime(os.path.join(workdir, 'eval', n))
+            for n in os.listdir(os.path.join(workdir, 'eval'))}
+  config = small_config()
+  config.eval.metrics = ('',)  # --config.eval.metrics=''
+  with pytest.raises(errors.ConfigError, match=r"names no metric; name at least one"):
+    evaluate.evaluate(config, workdir)
+  assert before == {n: os.path.getmtime(os.path.join(workdir, 'eval', n))
+                    for n in os.listdir(os.path.join(workdir, 'eval'))}
+
+
+def test_a_record_of_data_since_replaced_is_computed_again(tmp_path):
+  rng = np.random.default_rng(0)
+  path = _idx_dir(tmp_path / 'd', rng.integers(0, 256, (60, 8, 8)))
+  config = small_config(data=data.default_config('idx', path=path, num_validation=10))
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(config, workdir)
+  old_ll = evaluate.evaluate(config, workdir)['parzen']['test_ll']
+  # The test file replaced by other images of the same shape: the record must not be reused.
+  write_idx(os.path.join(path, 't10k-images-idx3-ubyte'), 255 - rng.integers(0, 256, (20, 8, 8)))
+  new_ll = evaluate.evaluate(config, workdir)['parzen']['test_ll']
+  assert new_ll != pytest.approx(old_ll, abs=1e-3)
+  fresh_copy = str(tmp_path / 'fresh')
+  shutil.copytree(workdir, fresh_copy)
+  shutil.rmtree(os.path.join(fresh_copy, 'eval'))
+  assert evaluate.evaluate(config, fresh_copy)['parzen']['test_ll'] == pytest.approx(new_ll)
