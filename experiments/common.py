@@ -83,9 +83,12 @@ def base_config() -> ml_collections.ConfigDict:
   # always stop it). GAN losses are O(1)-O(10); 0 turns the guard off.
   config.max_abs_loss = 1e6
 
-  # Iterations of Algorithm 1 per compiled call (gan_jax/calls.py); 0: the default
-  # (gan_jax/train.py, by measurement). Any value trains the same numbers.
+  # Iterations of Algorithm 1 per call between the host's actions (gan_jax/calls.py), and the
+  # call's form: 'loop' (one compiled loop), 'steps' (one dispatch an iteration) or 'auto'
+  # ('steps' on a CPU, 'loop' elsewhere; gan_jax/parallel.py says why). steps_per_call 0: 500
+  # in the loop form, 1 in the steps form. Within a form any value trains the same numbers.
   config.steps_per_call = 0
+  config.call_form = 'auto'
   # A table row's seeds as one program (gan_jax/population.py): '' trains config.seed alone;
   # '0,1,2' trains those seeds together, each in <workdir>/seed=N. The form: 'auto' (a loop over
   # the seeds on a CPU, vmap elsewhere), 'loop' or 'vmap'.

@@ -1,10 +1,16 @@
 """Many iterations of Algorithm 1 in one compiled call (config.steps_per_call).
 
-A call runs n iterations of `steps.train_step` in one loop and returns the state after the
+A call runs n iterations of `steps.train_step` and returns the state after the
 last one and each iteration's metrics stacked on a leading axis of n. Iteration t draws its
 randomness from fold_in(rng, t) (steps.py), so n calls of one iteration and one call of n give
 the same numbers. The host acts between calls only (gan_jax/periodic.py), which cut each call at
 the next step where something is due.
+
+Two forms (config.call_form): 'loop', the n iterations in one compiled loop (an
+accelerator's form: one dispatch per call); 'steps', n dispatches of one compiled iteration
+(XLA:CPU runs convolutions inside a loop body up to 34x slower, jax-ml/jax#12868: the
+fashion_mnist_32 iteration took 10 s in a loop against 0.3 s outside one). Within a form, any n
+gives the same bits.
 
 The batches come either from the host ([n, k, batch, ...], the grain pipeline) or from the split
 resident on the device, gathered inside the call (gan_jax/data/on_device.py).
@@ -49,6 +55,19 @@ def host_batches(state: GANState, batches: jax.Array, trip: jax.Array, rng: jax.
   return _iterate(iteration, state, batches.shape[0], trip)
 
 
+def device_iteration(state: GANState, order: on_device.Order, split: jax.Array,
+                     data_key: jax.Array, rng: jax.Array, *, spec: steps.StepSpec,
+                     layout: on_device.Layout, batch_sharding=None
+                     ) -> Tuple[GANState, on_device.Order, dict]:
+  """One iteration on the batches it gathers from the resident split (no loop: the 'steps'
+  form, config.call_form)."""
+  order, x = on_device.gather(split, order, data_key, state.step, layout)
+  if batch_sharding is not None:
+    x = jax.lax.with_sharding_constraint(x, batch_sharding)
+  state, metrics = steps.train_step(state, x, rng, spec=spec)
+  return state, order, metrics
+
+
 def device_batches(state: GANState, order: on_device.Order, split: jax.Array, data_key: jax.Array,
                    trip: jax.Array, rng: jax.Array, *, spec: steps.StepSpec,
                    layout: on_device.Layout, length: int, batch_sharding=None
@@ -56,11 +75,8 @@ def device_batches(state: GANState, order: on_device.Order, split: jax.Array, da
   """`length` (= trip) iterations on batches gathered from the resident split by iteration
   number; `batch_sharding` spreads each gathered batch's rows over the devices."""
   def iteration(carry, _):
-    state, order = carry
-    order, x = on_device.gather(split, order, data_key, state.step, layout)
-    if batch_sharding is not None:
-      x = jax.lax.with_sharding_constraint(x, batch_sharding)
-    state, metrics = steps.train_step(state, x, rng, spec=spec)
+    state, order, metrics = device_iteration(*carry, split, data_key, rng, spec=spec,
+                                             layout=layout, batch_sharding=batch_sharding)
     return (state, order), metrics
 
   (state, order), metrics = _iterate(iteration, (state, order), length, trip)

@@ -12,6 +12,7 @@ from gan_jax import errors
 from gan_jax import losses
 from gan_jax import models
 from gan_jax import optim
+from gan_jax import parallel
 from gan_jax import steps
 from gan_jax.data import on_device
 from gan_jax.evaluation import metrics
@@ -51,6 +52,7 @@ def _validate(config) -> None:
   errors.require(isinstance(steps_per_call, int) and steps_per_call >= 0,
                  f'config.steps_per_call={steps_per_call!r} must be an integer >= 0 (0: chosen '
                  'per platform)')
+  parallel.call_form(config.get('call_form', 'auto'))
   on_device.validate(config.data)
   prior.validate(config.noise)
   models.validate(config)

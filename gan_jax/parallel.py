@@ -20,6 +20,7 @@ from typing import Any, Optional
 
 from absl import logging
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from gan_jax import errors
@@ -125,9 +126,23 @@ def unreplicate(tree: Any) -> Any:
   return jax.tree.map(np.asarray, jax.device_get(first))
 
 
+CALL_FORMS = ('auto', 'loop', 'steps')
+
+
+def call_form(form: str) -> str:
+  """'loop' or 'steps' (gan_jax/calls.py) for config.call_form; 'auto': 'steps' on a CPU, where
+  convolutions inside a compiled loop run up to 34x slower, 'loop' on an accelerator."""
+  errors.require(form in CALL_FORMS, f'config.call_form={form!r} is unknown; use one of '
+                 f'{list(CALL_FORMS)}')
+  if form != 'auto':
+    return form
+  return 'steps' if jax.devices()[0].platform == 'cpu' else 'loop'
+
+
 class TrainCalls:
   """Calls of n iterations on every device: `run(state, rng, n) -> (state, metrics [n])`, the
-  state replicated and donated, each metric stacked over the n iterations.
+  state replicated and donated, each metric stacked over the n iterations; `form` 'loop' (one
+  compiled loop) or 'steps' (n dispatches of one iteration).
 
   With placement 'device' the split is uploaded once, replicated, and each batch is gathered
   inside the call (gan_jax/data/on_device.py), its rows then sharded over the mesh; with 'host'
@@ -140,8 +155,9 @@ class TrainCalls:
   dispatched ahead of each other. One wait per call of n iterations costs nothing measurable.
   """
 
-  def __init__(self, spec: steps.StepSpec, dataset, placement: str, seed: int):
-    self._spec, self._placement, self._compiled = spec, placement, {}
+  def __init__(self, spec: steps.StepSpec, dataset, placement: str, seed: int,
+               form: str = 'loop'):
+    self._spec, self._placement, self._loop, self._compiled = spec, placement, form == 'loop', {}
     if placement == 'device':
       self._layout = on_device.Layout(len(dataset.examples), dataset.batch_size,
                                       spec.batches_per_step)
@@ -157,18 +173,35 @@ class TrainCalls:
       self._order = replicate(on_device.initial_order(self._key, step, self._layout))
 
   def _call(self, n: int):
+    """The compiled call of n iterations (n = 0: one iteration, no loop)."""
     if n not in self._compiled:  # One program per call length (a few: K and the remainders).
       if self._placement == 'device':
-        fn = functools.partial(calls.device_batches, spec=self._spec, layout=self._layout,
-                               length=n, batch_sharding=batch_sharding(1))
+        fn = (functools.partial(calls.device_batches, length=n) if n else calls.device_iteration)
+        fn = functools.partial(fn, spec=self._spec, layout=self._layout,
+                               batch_sharding=batch_sharding(1))
         self._compiled[n] = jax.jit(fn, donate_argnums=(0, 1))
       else:
-        self._compiled[n] = jax.jit(functools.partial(calls.host_batches, spec=self._spec),
+        fn = calls.host_batches if n else steps.train_step
+        self._compiled[n] = jax.jit(functools.partial(fn, spec=self._spec),
                                     donate_argnums=(0,))
     return self._compiled[n]
 
-  def run(self, state, rng, n: int):
+  def _one(self, state, rng):
     if self._placement == 'device':
+      state, self._order, metrics = self._call(0)(state, self._order, self._split, self._key,
+                                                  rng)
+      self.position.step += 1
+      return state, metrics
+    return self._call(0)(state, shard(next(self.position), batch_axis=1), rng)
+
+  def run(self, state, rng, n: int):
+    if not self._loop:
+      each = []
+      for _ in range(n):
+        state, metrics = self._one(state, rng)
+        each.append(metrics)
+      metrics = jax.tree.map(lambda *m: jnp.stack(m), *each)
+    elif self._placement == 'device':
       state, self._order, metrics = self._call(n)(state, self._order, self._split, self._key,
                                                   np.int32(n), rng)
       self.position.step += n

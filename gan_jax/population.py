@@ -153,7 +153,8 @@ class _Loop(_Population):
   def _position(self, built):
     self._calls = getattr(self, '_calls', [])
     self._calls.append(parallel.TrainCalls(built.spec, built.dataset,
-                                           built.config.data.placement, built.config.seed))
+                                           built.config.data.placement, built.config.seed,
+                                           parallel.call_form(built.config.call_form)))
     return self._calls[-1].position
 
   def _start(self):

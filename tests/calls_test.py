@@ -25,19 +25,21 @@ def _records(workdir):
              if not any(t in k for t in ('second', 'per_sec', 'time'))} for line in f]
 
 
-def _config(placement, steps_per_call, **overrides):
+def _config(placement, steps_per_call, form='loop', **overrides):
   config = small_config(num_train_steps=100, log_every_steps=7, checkpoint_every_steps=20,
                         sample_every_steps=50, keep_checkpoints=100, steps_per_call=steps_per_call,
-                        **overrides)
+                        call_form=form, **overrides)
   config.eval.every_steps = 25  # The Parzen LL during training, and its checkpoints.
   config.data.placement = placement
   return config
 
 
-@pytest.mark.parametrize('placement', ['device', 'host'])
-def test_37_steps_per_call_train_and_log_as_one_step_per_call(tmp_path, placement):
-  one = train.train_and_evaluate(_config(placement, 1), str(tmp_path / 'one'))
-  many = train.train_and_evaluate(_config(placement, 37), str(tmp_path / 'many'))
+@pytest.mark.parametrize('placement,form', [
+    ('device', 'loop'), ('device', 'steps'),
+    pytest.param('host', 'loop', marks=pytest.mark.slow)])
+def test_37_steps_per_call_train_and_log_as_one_step_per_call(tmp_path, placement, form):
+  one = train.train_and_evaluate(_config(placement, 1, form), str(tmp_path / 'one'))
+  many = train.train_and_evaluate(_config(placement, 37, form), str(tmp_path / 'many'))
   assert int(one.step) == int(many.step) == 100
   assert_states_identical(one, many)
   a, b = _records(tmp_path / 'one'), _records(tmp_path / 'many')
@@ -162,7 +164,9 @@ def test_unknown_placement_and_negative_steps_per_call_are_refused(tmp_path):
     train.train_and_evaluate(config, str(tmp_path / 'a'))
   with pytest.raises(errors.ConfigError, match='steps_per_call=-1 must be an integer >= 0'):
     train.train_and_evaluate(small_config(steps_per_call=-1), str(tmp_path / 'b'))
-  assert not os.path.exists(tmp_path / 'a') and not os.path.exists(tmp_path / 'b')
+  with pytest.raises(errors.ConfigError, match="call_form='scan' is unknown"):
+    train.train_and_evaluate(small_config(call_form='scan'), str(tmp_path / 'c'))
+  assert not any(os.path.exists(tmp_path / n) for n in 'abc')
 
 
 def test_calls_end_exactly_where_an_action_is_due():
