@@ -85,8 +85,9 @@ def base_config() -> ml_collections.ConfigDict:
 
   # Iterations of Algorithm 1 per call between the host's actions (gan_jax/calls.py), and the
   # call's form: 'loop' (one compiled loop), 'steps' (one dispatch an iteration) or 'auto'
-  # ('steps' on a CPU, 'loop' elsewhere; gan_jax/parallel.py says why). steps_per_call 0: 500
-  # in the loop form, 1 in the steps form. Within a form any value trains the same numbers.
+  # ('steps' for convolutional networks on a CPU, 'loop' otherwise; gan_jax/parallel.py says
+  # why). steps_per_call 0: 500 in the loop form, 1 in the steps form. Within a form any value
+  # trains the same numbers.
   config.steps_per_call = 0
   config.call_form = 'auto'
   # A table row's seeds as one program (gan_jax/population.py): '' trains config.seed alone;

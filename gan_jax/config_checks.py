@@ -52,7 +52,7 @@ def _validate(config) -> None:
   errors.require(isinstance(steps_per_call, int) and steps_per_call >= 0,
                  f'config.steps_per_call={steps_per_call!r} must be an integer >= 0 (0: chosen '
                  'per platform)')
-  parallel.call_form(config.get('call_form', 'auto'))
+  parallel.call_form(config)
   on_device.validate(config.data)
   prior.validate(config.noise)
   models.validate(config)

@@ -154,7 +154,7 @@ class _Loop(_Population):
     self._calls = getattr(self, '_calls', [])
     self._calls.append(parallel.TrainCalls(built.spec, built.dataset,
                                            built.config.data.placement, built.config.seed,
-                                           parallel.call_form(built.config.call_form)))
+                                           parallel.call_form(built.config)))
     return self._calls[-1].position
 
   def _start(self):

@@ -32,16 +32,16 @@ from gan_jax.data import on_device
 from gan_jax.evaluation import metrics as metrics_lib
 
 # Iterations per call where config.steps_per_call is 0: in the loop form, long calls hide the
-# host's per-call cost (an accelerator's; on this 2-core CPU the MNIST MLP ran 18.7 ms an
-# iteration at 500 a call against 22.3 at 1, tests/benchmarks/steps_per_call.py); in the steps
-# form (a CPU's default) a call is one dispatch an iteration either way, and 1 keeps the host's
+# host's per-call cost (on this 2-core CPU the MNIST MLP ran 13.8 ms an iteration at 500 a call
+# against 15.3 at 1, tests/benchmarks/steps_per_call.py); in the steps form (convolutional
+# networks on a CPU) a call is one dispatch an iteration either way, and 1 keeps the host's
 # actions and signals at the next step.
 STEPS_PER_CALL = {'loop': 500, 'steps': 1}
 
 
 def steps_per_call(config) -> int:
   return config.get('steps_per_call', 0) or STEPS_PER_CALL[
-      parallel.call_form(config.get('call_form', 'auto'))]
+      parallel.call_form(config)]
 
 
 @dataclasses.dataclass
@@ -126,7 +126,7 @@ def _train(built: Built, workdir: str) -> state_lib.GANState:
   run = run_lib.Run(config, workdir, built.dataset, built.evaluators, built.sample_rng,
                     parallel.is_primary())
   train_calls = parallel.TrainCalls(built.spec, built.dataset, config.data.placement,
-                                    config.seed, parallel.call_form(config.call_form))
+                                    config.seed, parallel.call_form(config))
   try:
     state, data_state = run.restore(built.state)
     if data_state is not None:
@@ -137,7 +137,7 @@ def _train(built: Built, workdir: str) -> state_lib.GANState:
     run.begin()
     per_call = steps_per_call(config)
     logging.info('%d iteration(s) a call (%s form).', per_call,
-                 parallel.call_form(config.call_form))
+                 parallel.call_form(config))
     stop = interrupts.StopRequest()
     try:
       train_calls.start(step)

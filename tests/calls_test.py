@@ -183,3 +183,16 @@ def test_calls_end_exactly_where_an_action_is_due():
   # Without actions in between, calls are K long.
   quiet = periodic.Schedule((periodic.Every('log', 0),), last=100)
   assert [quiet.call_length(s, 37) for s in (0, 37, 74)] == [37, 37, 26]
+
+
+def test_auto_call_form_loops_on_a_cpu_only_for_fully_connected_networks():
+  from experiments import fashion_mnist_32_gan, mnist_gan  # pylint: disable=g-import-not-at-top
+  from gan_jax import parallel  # pylint: disable=g-import-not-at-top
+  assert jax.devices()[0].platform == 'cpu'
+  assert parallel.call_form(mnist_gan.get_config()) == 'loop'
+  assert parallel.call_form(fashion_mnist_32_gan.get_config()) == 'steps'  # jax-ml/jax#12868
+  config = fashion_mnist_32_gan.get_config()
+  config.call_form = 'loop'
+  assert parallel.call_form(config) == 'loop'
+  assert train.steps_per_call(config) == 500 and train.steps_per_call(mnist_gan.get_config()) == 500
+  assert train.steps_per_call(fashion_mnist_32_gan.get_config()) == 1

@@ -31,6 +31,14 @@ _RUNTIME_FIELDS = ('batch_axis', 'input_range')  # input_range: radford.py's pix
 _REGISTRIES = {'generator': GENERATORS, 'discriminator': DISCRIMINATORS}
 
 
+def convolutional(config) -> bool:
+  """Whether G or D convolves (what decides the CPU's call form, gan_jax/parallel.py)."""
+  return any(isinstance(c, type) and issubclass(c, (radford.RadfordGenerator,
+                                                   radford.RadfordDiscriminator))
+             for c in (GENERATORS.get(config.generator.name),
+                       DISCRIMINATORS.get(config.discriminator.name)))
+
+
 def model_class(role: str, model_config: Mapping[str, Any]):
   """The class config.<role>.name names, after checking the config's fields against it: known
   names only, and the class's own value checks (`check_config`)."""

@@ -6,8 +6,11 @@ Times, interleaved round by round so that every form sees the same machine load:
   before      one pmapped `steps.train_step` per iteration on a host batch (the loop before
               config.steps_per_call, config.data.placement and jit with shardings);
   host K=1    gan_jax.parallel.TrainCalls on the grain pipeline, one iteration a call;
-  device K=1  the split resident on the device, one iteration a call (the CPU default);
-  device K=N  the same, N iterations a call (--long).
+  device K=1  the split resident on the device, one iteration a call;
+  device K=N  the same, N iterations a call (--long; the CPU's default for fully connected
+              networks);
+  steps form  one dispatch of one compiled iteration at a time (the CPU's default for
+              convolutional networks, gan_jax/parallel.py's call_form).
 Each figure is the median over rounds of ms per iteration, metrics fetched once per call as the
 loop does. Data: the real Fashion-MNIST IDX files when installed (MNIST's sizes), else random
 uint8 images of MNIST's shape.
@@ -66,8 +69,8 @@ def main(argv):
       jax.block_until_ready((state, history))
     return run
 
-  def calls(placement, per_call):
-    train_calls = parallel.TrainCalls(spec, dataset, placement, seed=0)
+  def calls(placement, per_call, form='loop'):
+    train_calls = parallel.TrainCalls(spec, dataset, placement, seed=0, form=form)
     train_calls.start(0)
     state = parallel.replicate(initial)
 
@@ -82,7 +85,8 @@ def main(argv):
 
   long = _LONG.value
   forms = {'before': (before(), 1), 'host K=1': (calls('host', 1), 1),
-           'device K=1': (calls('device', 1), 1), f'device K={long}': (calls('device', long), long)}
+           'device K=1': (calls('device', 1), 1), f'device K={long}': (calls('device', long), long),
+           'steps form': (calls('device', 1, 'steps'), 1)}
   for run, per_call in forms.values():  # Compile and warm up.
     run(max(per_call, 20))
   times = {name: [] for name in forms}
