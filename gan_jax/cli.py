@@ -61,6 +61,17 @@ def one_line(program: str, expected: tuple = ()) -> Callable:
 def run(program: str, main: Callable, **kwargs) -> None:
   """absl's app.run(main), with a signal while flags are parsed also ending in one line."""
   from absl import app  # pylint: disable=g-import-not-at-top
+  from absl import flags  # pylint: disable=g-import-not-at-top
+
+  def parse(argv):
+    """absl's parsing, with a bad flag as this command's one line (absl ends on its help
+    hint, after the error)."""
+    try:
+      return flags.FLAGS(argv)
+    except flags.Error as e:
+      _line(program, f'error: {e}; see --helpshort', 1)
+
+  kwargs.setdefault('flags_parser', parse)
   try:
     app.run(main, **kwargs)
   except (KeyboardInterrupt, interrupts.Interrupted) as e:

@@ -7,6 +7,7 @@ adversarial loss by losses.py, the step (k, the update rule, DFM) by steps.py, t
 by the metrics (evaluation/metrics). Each invalid value or contradiction raises a one-line
 ConfigError naming the key and what it may be.
 """
+from gan_jax import data
 from gan_jax import early_stopping
 from gan_jax import errors
 from gan_jax import losses
@@ -53,6 +54,7 @@ def _validate(config) -> None:
                  f'config.steps_per_call={steps_per_call!r} must be an integer >= 0 (0: chosen '
                  'per platform)')
   parallel.call_form(config)
+  data.validate(config.data)
   on_device.validate(config.data)
   prior.validate(config.noise)
   models.validate(config)

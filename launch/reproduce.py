@@ -233,6 +233,8 @@ def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
       lines.append(f'| {row.label} | {row.published} | not run: {entry["error"]} | {config} | '
                    f'{seeds} | | | |')
       continue
+    # The seeds the numbers are of (--progress leaves out those that have not started).
+    seeds = ', '.join(str(r['seed']) for r in results)
     ours = format_metrics(row, results)
     if any(r['stand_in'] for r in results):
       ours += ' (stand-in data)'

@@ -51,6 +51,24 @@ def default_config(source: str, *, alternatives: Tuple[str, ...] = (),
   return ml_collections.ConfigDict(dict(sorted(fields.items())))
 
 
+def validate(data_config) -> None:
+  """A field that transforms the rows of another source (its TRANSFORMS, as tfds's
+  preprocessing), set away from its default, is read by nothing in this run: refused, not
+  silently ignored and recorded."""
+  source = data_config.get('source')
+  if source not in SOURCES:
+    raise errors.ConfigError(f'config.data.source={source!r} is unknown; use one of '
+                             f'{sorted(SOURCES)}')
+  for name, module in SOURCES.items():
+    for key in getattr(module, 'TRANSFORMS', ()):
+      if (name != source and key not in SOURCES[source].DEFAULTS and key in data_config
+          and data_config[key] != module.DEFAULTS[key]):
+        raise errors.ConfigError(
+            f'config.data.{key}={data_config[key]!r} is read by the {name} source only; this run '
+            f'reads config.data.source={source!r}, which ignores it: drop the flag or set '
+            f'config.data.source={name}')
+
+
 def load_split(data_config, split: str) -> np.ndarray:
   """The whole split as stored: uint8 images [N, H, W, C], or float32 in [0, 1] / on R^d."""
   if data_config.source not in SOURCES:

@@ -31,6 +31,8 @@ DEFAULTS = dict(name='mnist', data_dir='', manual_dir='', download=False, num_va
                 downsample=1,  # Integer factor of mean-pooling per side (STL-10: 96 -> 48 is 2).
                 preprocessing='none',  # or 'central_crop' (ImageNet 32x32 as the paper made it).
                 image_size=32)  # The side of the central crops.
+# Fields that change the rows read; another source ignores them (data.validate refuses them there).
+TRANSFORMS = ('preprocessing', 'image_size')
 PREPROCESSING = ('none', 'central_crop')
 
 

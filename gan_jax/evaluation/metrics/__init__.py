@@ -77,6 +77,8 @@ def validate(config) -> None:
     if not (isinstance(ev[key], int) and ev[key] >= 0):
       raise errors.ConfigError(f'config.eval.{key}={ev[key]!r} must be an integer >= 0 (0: the '
                                'whole split)')
+  errors.require(isinstance(ev.seed, int) and 0 <= ev.seed < 2**32,
+                 f'config.eval.seed={ev.seed!r} must be an integer in [0, 2**32)')
   for key in ('num_splits', 'num_samples'):
     if not (isinstance(ev[key], int) and ev[key] > 0):
       raise errors.ConfigError(f'config.eval.{key}={ev[key]!r} must be a positive integer')

@@ -27,8 +27,9 @@ class Parzen(base.Metric):
     ev = config.eval
     errors.require(ev.protocol in protocols.PROTOCOLS, f'config.eval.protocol={ev.protocol!r} is '
              f'unknown; use one of {list(protocols.PROTOCOLS)}')
-    errors.require(len(ev.sigmas) > 0 and all(s > 0 for s in ev.sigmas),
-             f'config.eval.sigmas={tuple(ev.sigmas)} must be a non-empty grid of widths > 0')
+    errors.require(len(ev.sigmas) > 0 and all(
+        isinstance(s, (int, float)) and 0 < s < float('inf') for s in ev.sigmas),
+             f'config.eval.sigmas={tuple(ev.sigmas)} must be a non-empty grid of finite widths > 0')
     errors.require(isinstance(ev.num_validation, int) and ev.num_validation >= 0,
              f'config.eval.num_validation={ev.num_validation!r} must be an integer >= 0 (0: the '
              'whole split)')
