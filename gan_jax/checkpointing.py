@@ -126,22 +126,40 @@ class Checkpointer:
         # A checkpoint whose writing was cut short (kill -9, a full disk) leaves a temporary
         # directory that never counts as a checkpoint; a writer removes those when it opens.
         cleanup_tmp_directories=not read_only)
-    if not read_only:
-      self._set_aside_non_checkpoints()
+    self._set_aside_unopenable(writer=not read_only)
     self._manager = self._open()
 
-  def _set_aside_non_checkpoints(self) -> None:
-    """A file (not a directory) named like a step is no checkpoint, and orbax would delete it
-    when that step is saved: it is moved aside as `<step>.corrupt` first, with a warning."""
+  def _set_aside_unopenable(self, writer: bool) -> None:
+    """What orbax cannot open is moved aside as `<step>.corrupt`, with a warning: a step's
+    metrics file that is not a JSON object (orbax's JSONDecodeError when it opens the
+    directory: no resume, no evaluation); and, for a writer, a file (not a directory) named
+    like a step, which orbax would delete when that step is saved."""
     if not os.path.isdir(self.directory) or jax.process_index() != 0:
       return
     for name in sorted(os.listdir(self.directory)):
       path = os.path.join(self.directory, name)
-      if name.isdigit() and not os.path.isdir(path):
-        target = _free_name(path, '.corrupt')
-        os.rename(path, target)
-        logging.warning('%s is a file, not a checkpoint; moved to %s so that saving step %s '
-                        'does not delete it.', path, target, name)
+      if not name.isdigit():
+        continue
+      if not os.path.isdir(path):
+        if writer:
+          target = _free_name(path, '.corrupt')
+          os.rename(path, target)
+          logging.warning('%s is a file, not a checkpoint; moved to %s so that saving step %s '
+                          'does not delete it.', path, target, name)
+        continue
+      metrics = os.path.join(path, 'metrics', 'metrics')  # orbax's <step>/metrics/metrics.
+      if os.path.isfile(metrics):
+        try:
+          with open(metrics, encoding='utf-8') as f:
+            readable = isinstance(json.load(f), dict)
+        except (OSError, ValueError, UnicodeDecodeError):
+          readable = False
+        if not readable:
+          target = _free_name(path, '.corrupt')
+          os.rename(path, target)
+          logging.warning('The checkpoint at step %s is unreadable (its metrics file is not a '
+                          'JSON object); moved to %s, falling back to the previous one.', name,
+                          target)
 
   def _open(self) -> ocp.CheckpointManager:
     return ocp.CheckpointManager(self.directory, options=self._options, item_names=_ITEMS)

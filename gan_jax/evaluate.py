@@ -25,6 +25,7 @@ from gan_jax import config_checks
 from gan_jax import data
 from gan_jax import errors
 from gan_jax import interrupts
+from gan_jax import lock
 from gan_jax import records as records_lib
 from gan_jax import state as state_lib
 from gan_jax import steps
@@ -147,6 +148,15 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
                              'name at least one, as in --config.eval.metrics=parzen '
                              f'(known: {", ".join(sorted(metrics_lib.METRICS))})')
   run = Run(config, workdir)
+  # Evaluation holds the workdir's lock, as training does: a run training there would delete
+  # checkpoints it reads (its keep policy), so it is refused in one line naming the holder (its
+  # numbers meanwhile: eval.every_steps, launch.reproduce --progress); and no training starts
+  # while it scores.
+  with lock.WorkdirLock(workdir, purpose='evaluation'):
+    return _evaluate_held(config, workdir, run, all_checkpoints)
+
+
+def _evaluate_held(config, workdir: str, run: Run, all_checkpoints: bool) -> Dict:
   available = run.checkpointer.all_steps()
   if not available:
     raise errors.CheckpointError(f'no checkpoint in {workdir}/checkpoints; train first')

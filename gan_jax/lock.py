@@ -23,9 +23,10 @@ LOCK_FILE = '.lock'
 class WorkdirLock:
   """`with WorkdirLock(workdir):` holds the lock or raises WorkdirError naming the holder."""
 
-  def __init__(self, workdir: str):
+  def __init__(self, workdir: str, purpose: str = 'training'):
     self.path = os.path.join(workdir, LOCK_FILE)
     self._fd = None
+    self._purpose = purpose  # 'training' or 'evaluation' (--mode=eval holds it too).
 
   def __enter__(self) -> 'WorkdirLock':
     fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -43,7 +44,8 @@ class WorkdirLock:
       return self
     os.ftruncate(fd, 0)
     os.write(fd, json.dumps({'pid': os.getpid(), 'host': socket.gethostname(),
-                             'started': time.strftime('%Y-%m-%d %H:%M:%S')}).encode())
+                             'started': time.strftime('%Y-%m-%d %H:%M:%S'),
+                             'purpose': self._purpose}).encode())
     os.fsync(fd)
     self._fd = fd
     return self
@@ -63,7 +65,8 @@ def _read_holder(fd: int) -> str:
     holder = {}
   if not holder:
     return 'holder unknown'
-  return f'PID {holder.get("pid")} on host {holder.get("host")}, started {holder.get("started")}'
+  return (f'{holder.get("purpose", "training")}: PID {holder.get("pid")} on host '
+          f'{holder.get("host")}, started {holder.get("started")}')
 
 
 def holder(workdir: str) -> Optional[dict]:

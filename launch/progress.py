@@ -23,7 +23,8 @@ def status(workdir: str) -> str:
   """'training' (a live run holds the workdir's lock), how it ended (stop.json's stopped_by:
   'early_stopping' / 'num_train_steps'), or 'paused' (stopped before either: a kill, a
   session's end; the same command resumes it)."""
-  if lock.holder(workdir):
+  holder = lock.holder(workdir)
+  if holder and holder.get('purpose', 'training') == 'training':  # (Not an evaluation's.)
     return 'training'
   return records.read(os.path.join(workdir, 'stop.json')).get('stopped_by') or 'paused'
 

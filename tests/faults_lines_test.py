@@ -1,6 +1,8 @@
 """Tracebacks and misleading lines turned into one line each (issue 30, group 3)."""
 import os
 
+import numpy as np
+
 import pytest
 
 from gan_jax import errors
@@ -63,3 +65,187 @@ def test_progress_before_any_evaluation_lists_only_the_seeds_that_started(tmp_pa
   assert 'no evaluation logged yet; the first is at step 5,000' in line
   assert '| 1 | 1,000 (2, paused) |' in line  # Seed 1 only: 0 and 2 have logged nothing.
   assert [f['row'].label for f in failed] == ['GAN, MNIST, z ~ N(0, I)']
+
+
+def test_evaluation_is_refused_while_a_run_trains_in_the_workdir_and_holds_it_while_it_scores(
+    tmp_path):
+  from gan_jax import evaluate, lock  # pylint: disable=g-import-not-at-top
+  from launch import progress  # pylint: disable=g-import-not-at-top
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(small_config(), workdir)
+  with lock.WorkdirLock(workdir):  # A run training there (its keep policy deletes checkpoints).
+    with pytest.raises(errors.WorkdirError, match=r'in use by another run \(training: PID'):
+      evaluate.evaluate(small_config(), workdir)
+  assert not os.path.exists(os.path.join(workdir, 'eval'))  # Nothing scored, nothing written.
+  held = []
+  real = evaluate._evaluate_held  # pylint: disable=protected-access
+
+  def scoring(*args):  # While eval scores, training is refused and --progress says so.
+    with pytest.raises(errors.WorkdirError, match=r'in use by another run \(evaluation: PID'):
+      train.train_and_evaluate(small_config(num_train_steps=8), workdir)
+    held.append(progress.status(workdir))
+    return real(*args)
+  evaluate._evaluate_held = scoring  # pylint: disable=protected-access
+  try:
+    summary = evaluate.evaluate(small_config(), workdir)
+  finally:
+    evaluate._evaluate_held = real  # pylint: disable=protected-access
+  assert held == ['num_train_steps'] and summary['selected_step'] == 6
+  assert lock.holder(workdir) is None  # Released.
+
+
+@pytest.mark.parametrize('garbage', ['{"eval/parzen/valid', 'not json at all', '[1, 2]'])
+def test_a_step_whose_metrics_file_is_garbage_is_set_aside_and_the_run_resumes(
+    tmp_path, garbage, caplog):
+  from conftest import assert_states_identical  # pylint: disable=g-import-not-at-top
+
+  def config(steps):
+    c = small_config(num_train_steps=steps, checkpoint_every_steps=2)
+    c.eval.every_steps = 2  # With a selection metric, each step's metrics file is written.
+    return c
+  straight = train.train_and_evaluate(config(6), str(tmp_path / 'straight'))
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(config(4), workdir)
+  metrics = os.path.join(workdir, 'checkpoints', '4', 'metrics', 'metrics')
+  assert os.path.isfile(metrics)
+  with open(metrics, 'w') as f:
+    f.write(garbage)
+  resumed = train.train_and_evaluate(config(6), workdir)  # (orbax's JSONDecodeError before.)
+  assert 'step 4 is unreadable (its metrics file is not a JSON object)' in caplog.text
+  assert os.path.isdir(os.path.join(workdir, 'checkpoints', '4.corrupt'))
+  assert_states_identical(straight, resumed)  # From step 2, steps 3-6 again.
+
+
+def _idx_files(directory, seed=0, gz=False):
+  """Four small MNIST-format files; returns {stem: path}."""
+  from conftest import write_idx  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(seed)
+  os.makedirs(directory, exist_ok=True)
+  paths = {}
+  for stem, shape in (('train-images-idx3-ubyte', (60, 8, 8)), ('t10k-images-idx3-ubyte',
+                                                                 (20, 8, 8)),
+                      ('train-labels-idx1-ubyte', (60,)), ('t10k-labels-idx1-ubyte', (20,))):
+    paths[stem] = os.path.join(directory, stem + ('.gz' if gz else ''))
+    write_idx(paths[stem], rng.integers(0, 3 if 'labels' in stem else 256, shape))
+  return paths
+
+
+@pytest.fixture
+def known_sums(tmp_path, monkeypatch):
+  """A dataset 'ours' whose known sums are those of _idx_files(seed 0), and 'theirs' (seed 1);
+  the verification cache in this test's HOME."""
+  from gan_jax.data import idx  # pylint: disable=g-import-not-at-top
+  monkeypatch.setenv('HOME', str(tmp_path / 'home'))
+  sums = {}
+  for name, seed in (('ours', 0), ('theirs', 1)):
+    files = _idx_files(tmp_path / f'reference_{name}', seed)
+    sums[name] = {stem: idx.md5_of(path) for stem, path in files.items()}
+  monkeypatch.setattr(idx, 'KNOWN_MD5', sums)
+  return sums
+
+
+def _idx_config(path, verify='warn'):
+  from gan_jax import data  # pylint: disable=g-import-not-at-top
+  config = small_config(data=data.default_config('idx', path=str(path), num_validation=10,
+                                                 alternatives=('tfds',), name='ours'))
+  config.data.verify = verify
+  return config
+
+
+def test_a_file_of_another_dataset_is_named_warn_or_strict(tmp_path, known_sums, caplog):
+  import shutil  # pylint: disable=g-import-not-at-top
+  from gan_jax import data  # pylint: disable=g-import-not-at-top
+  path = tmp_path / 'mixed'
+  _idx_files(path, seed=0)
+  # The test images of the other dataset beside our training files.
+  shutil.copy(tmp_path / 'reference_theirs' / 't10k-images-idx3-ubyte', path)
+  data.load_split(_idx_config(path).data, 'test')
+  assert (f"{path}/t10k-images-idx3-ubyte is not ours's t10k-images-idx3-ubyte: it holds "
+          "theirs's t10k-images-idx3-ubyte") in caplog.text
+  strict = _idx_config(path, 'strict')
+  strict.eval.every_steps = 2  # The test split is read (for the metrics) before training.
+  with pytest.raises(errors.DatasetUnavailableError, match="it holds theirs's t10k-images"):
+    train.train_and_evaluate(strict, str(tmp_path / 'run'))
+  assert not os.path.exists(tmp_path / 'run')
+  caplog.clear()
+  data.load_split(_idx_config(path, 'off').data, 'test')
+  data.load_split(_idx_config(path).data, 'train')  # Our own file: no word.
+  assert 'is not ours' not in caplog.text
+
+
+def test_files_are_summed_once_per_version(tmp_path, known_sums, monkeypatch):
+  from gan_jax import data  # pylint: disable=g-import-not-at-top
+  from gan_jax.data import idx  # pylint: disable=g-import-not-at-top
+  path = tmp_path / 'ours'
+  files = _idx_files(path, seed=0)
+  summed = []
+  real = idx.md5_of
+  monkeypatch.setattr(idx, 'md5_of', lambda p: summed.append(p) or real(p))
+  for _ in range(3):
+    data.load_split(_idx_config(path).data, 'test')
+  assert summed == [files['t10k-images-idx3-ubyte']]  # Cached by size and mtime.
+  os.utime(files['t10k-images-idx3-ubyte'], ns=(1, 1))  # A new version: summed again.
+  data.load_split(_idx_config(path).data, 'test')
+  assert len(summed) == 2
+
+
+def test_a_file_and_its_gz_both_present_is_an_error(tmp_path):
+  from gan_jax import data  # pylint: disable=g-import-not-at-top
+  path = tmp_path / 'both'
+  _idx_files(path, seed=0)
+  _idx_files(path, seed=1, gz=True)  # Other contents, compressed, beside them.
+  with pytest.raises(errors.DatasetUnavailableError,
+                     match=r"holds both train-images-idx3-ubyte and train-images-idx3-ubyte.gz"):
+    data.load_split(_idx_config(path).data, 'train')
+
+
+@pytest.mark.parametrize('damage', ['mid-stream', 'crc'])
+def test_a_corrupt_gzip_file_is_one_line_that_says_corrupt(tmp_path, damage):
+  from gan_jax import data  # pylint: disable=g-import-not-at-top
+  path = tmp_path / 'gz'
+  files = _idx_files(path, seed=0, gz=True)
+  target = files['train-images-idx3-ubyte']
+  with open(target, 'rb') as f:
+    blob = bytearray(f.read())
+  if damage == 'mid-stream':
+    blob[len(blob) // 2:len(blob) // 2 + 16] = b'\xff' * 16  # (zlib.error before)
+  else:
+    blob[-8] ^= 0xFF  # The CRC of the trailer (reported as "not a gzip file" before).
+  with open(target, 'wb') as f:
+    f.write(bytes(blob))
+  with pytest.raises(errors.DatasetUnavailableError, match=r'is a corrupt gzip file .*; fetch it'):
+    data.load_split(_idx_config(path, 'off').data, 'train')
+
+
+def test_an_unreadable_data_directory_says_so(tmp_path, monkeypatch):
+  from gan_jax import data  # pylint: disable=g-import-not-at-top
+  path = tmp_path / 'locked'
+  _idx_files(path, seed=0)
+  real_access = os.access  # (As root, chmod 000 does not lock this process out: say it does.)
+  monkeypatch.setattr(os, 'access', lambda p, mode: False if str(p) == str(path)
+                      else real_access(p, mode))
+  with pytest.raises(errors.DatasetUnavailableError, match='cannot read the directory .*permission '
+                                                           'denied'):
+    data.load_split(_idx_config(path, 'off').data, 'train')
+
+
+@pytest.mark.slow
+def test_the_mnist_tests_pass_on_gzip_compressed_files(tmp_path):
+  import gzip  # pylint: disable=g-import-not-at-top
+  import shutil  # pylint: disable=g-import-not-at-top
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  from conftest import ROOT  # pylint: disable=g-import-not-at-top
+  from gan_jax.data import idx  # pylint: disable=g-import-not-at-top
+  from launch import fetch_data  # pylint: disable=g-import-not-at-top
+  source = os.path.expanduser(idx.MNIST_DIR)
+  if any(fetch_data.check(fetch_data.DATASETS['mnist'], source).values()):
+    pytest.skip(f'needs the real MNIST in {source}: python -m launch.fetch_data mnist')
+  for stem in fetch_data.DATASETS['mnist'].md5:  # README: .gz or not, both accepted.
+    with open(idx.find(source, stem), 'rb') as f, gzip.open(tmp_path / f'{stem}.gz', 'wb') as g:
+      shutil.copyfileobj(f, g)
+  run = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-n', '0', '-p', 'no:cacheprovider',
+                        'tests/mnist_test.py'], cwd=ROOT, capture_output=True, text=True,
+                       env={**os.environ, 'GAN_JAX_MNIST_DIR': str(tmp_path)}, check=False)
+  assert run.returncode == 0, run.stdout[-3000:]
+  assert 'passed' in run.stdout and 'skipped' not in run.stdout

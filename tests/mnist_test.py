@@ -41,7 +41,7 @@ def test_sizes_labels_and_pixel_mean(mnist):
 
 def test_train_and_validation_are_the_file_rows_in_order(mnist):
   _, images = mnist
-  raw = idx.read_idx(os.path.join(_DIR, 'train-images-idx3-ubyte'))
+  raw = idx.read_idx(idx.find(_DIR, 'train-images-idx3-ubyte'))  # .gz or not.
   np.testing.assert_array_equal(images['train'][..., 0], raw[:50000])  # pylearn2: start 0, stop 50000
   np.testing.assert_array_equal(images['validation'][..., 0], raw[50000:])  # start 50000, stop 60000
   # The first training label of the file is a 5, the first test label a 7 (LeCun's files).

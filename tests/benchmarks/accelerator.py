@@ -217,7 +217,7 @@ def main(argv):
   table = []
   print(f'device: {device} x{jax.device_count()}; PyTorch on {_torch_device() or "(not installed)"}'
         f'{"; --small: sizes for a test, not a measurement" if small else ""}')
-  print(f'| what | ours | reference (PyTorch eager) | unit | ours / reference |')
+  print('| what | ours | reference (PyTorch eager) | unit | ours / reference |')
   print('| --- | --- | --- | --- | --- |')
   for name, ours, reference, unit in rows:
     # A speed-up > 1 is ours faster: time units divide reference by ours, rates ours by it.
