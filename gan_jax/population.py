@@ -19,7 +19,7 @@ import contextlib
 import copy
 import functools
 import os
-from typing import List
+from typing import List, Optional, Sequence
 
 from absl import logging
 import jax
@@ -73,12 +73,14 @@ def seed_workdir(workdir: str, seed: int) -> str:
   return os.path.join(workdir, f'seed={seed}')
 
 
-def train(config, workdir: str):
-  """Trains the seeds of `config.seeds` together; returns their final states (host copies)."""
+def train(config, workdir: str, seed_workdirs: Optional[Sequence[str]] = None):
+  """Trains the seeds of `config.seeds` together; returns their final states (host copies).
+  Each seed's workdir is <workdir>/seed=N, or `seed_workdirs` in the order of config.seeds
+  (launch.reproduce's names: <root>/<experiment>/<overrides>,seed=N)."""
   seeds = parse_seeds(config.seeds)
   form = resolve_form(config.get('population_form', 'auto'))
   configs = [seed_config(config, s) for s in seeds]
-  workdirs = [seed_workdir(workdir, s) for s in seeds]
+  workdirs = list(seed_workdirs or [seed_workdir(workdir, s) for s in seeds])
   for d in workdirs:  # (A file where a seed's workdir should be: one line before any work.)
     workdir_lib.check_usable(d)
   examples = data.load_split(configs[0].data, 'train')  # Loaded once, shared.

@@ -131,6 +131,42 @@ def _data_available(config, row: tables.Row) -> Optional[str]:
   return None
 
 
+def _leave_out_missing(config, row: tables.Row, runlocal: bool) -> Dict[str, str]:
+  """A check of the pipeline (runlocal), or a row's optional metrics: metrics whose inputs are
+  not configured are left out of `config`; returns why, by metric, for the cell."""
+  from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top
+  optional = config.eval.metrics if runlocal else row.optional
+  not_computed = {name: metrics.get(name).missing_input(config) for name in optional}
+  not_computed = {name: why for name, why in not_computed.items() if why}
+  config.eval.metrics = tuple(n for n in config.eval.metrics if n not in not_computed)
+  return not_computed
+
+
+def trains_populations() -> bool:
+  """Whether a row's seeds train as one population (gan_jax/population.py) before each is
+  evaluated: on an accelerator. On a CPU one process per core is faster (README, Benchmarks:
+  569 seed-epochs an hour against the population's 516 on this 2-core CPU), which
+  launch/cpu_seeds.sh does; launch.reproduce then trains the seeds one after another."""
+  import jax  # pylint: disable=g-import-not-at-top  (JAX: after flags)
+  return jax.devices()[0].platform != 'cpu'
+
+
+def train_population(row: tables.Row, root: str, runlocal: bool, inception_weights: str,
+                     data_paths: Optional[Dict[str, str]] = None) -> bool:
+  """Trains the row's seeds as one population in their table workdirs, when that is the faster
+  form here and the row's data is there (else each seed trains in run_seed); True if it did."""
+  from gan_jax import population  # pylint: disable=g-import-not-at-top
+  if len(row.seeds) < 2 or row.real_data or not trains_populations():
+    return False
+  config = run_config(row, row.seeds[0], runlocal, inception_weights, data_paths)
+  _leave_out_missing(config, row, runlocal)
+  if _data_available(config, row):
+    return False  # Fetched or stood in for by run_seed, seed by seed.
+  config.seeds = ','.join(str(s) for s in row.seeds)
+  population.train(config, '', [_workdir(root, row, s, runlocal) for s in row.seeds])
+  return True
+
+
 def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_weights: str,
              fetch: bool = False, data_paths: Optional[Dict[str, str]] = None) -> Dict:
   """Trains (or reuses) and evaluates one seed of a row; returns what the table needs."""
@@ -140,14 +176,7 @@ def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_we
   from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top
   config = run_config(row, seed, runlocal, inception_weights, data_paths)
   workdir = _workdir(root, row, seed, runlocal)
-  not_computed = {}
-  # A check of the pipeline (runlocal), or a row's optional metrics: metrics whose inputs are
-  # not configured are left out, and the cell says why.
-  optional = config.eval.metrics if runlocal else row.optional
-  if optional:
-    not_computed = {name: metrics.get(name).missing_input(config) for name in optional}
-    not_computed = {name: why for name, why in not_computed.items() if why}
-    config.eval.metrics = tuple(n for n in config.eval.metrics if n not in not_computed)
+  not_computed = _leave_out_missing(config, row, runlocal)
   if fetch and fetch_data.fetchable(config.data):
     try:
       fetch_data.fetch(fetch_data.fetchable(config.data), config.data.path)
@@ -300,6 +329,8 @@ def reproduce(name: str, root: str, runlocal: bool, inception_weights: str, fetc
   for row in table.rows:
     entry = {'row': row, 'results': [], 'root': root}
     try:
+      if not progress and train_population(row, root, runlocal, inception_weights, data_paths):
+        logging.info('%s: %s, seeds %s trained as one population', name, row.label, row.seeds)
       for seed in row.seeds:
         logging.info('%s: %s, seed %d', name, row.label, seed)
         result = (progress_seed if progress else run_seed)(row, seed, root, runlocal,

@@ -250,3 +250,35 @@ def test_the_config_cell_names_the_images_and_fid_its_reference():
          '32x32)' in line
   assert 'IS 9.00 ± 0.10, FID vs fid_stats.npz 12.50' in line
   assert 'P 0.700, R 0.600 (inception); D 0.900, C 0.800 (inception)' in line
+
+
+def test_on_an_accelerator_a_rows_seeds_train_as_one_population(tmp_path, monkeypatch):
+  """(The accelerator stood in for: trains_populations() says yes.) The seeds' workdirs are the
+  table's, and each seed's numbers are those of its separate run (the loop form on a CPU:
+  bit-identical; a GPU's vmap form agrees to rounding, tests/population_test.py)."""
+  from gan_jax import population  # pylint: disable=g-import-not-at-top
+  trained = []
+  real = population.train
+  monkeypatch.setattr(population, 'train', lambda config, workdir, dirs: trained.append(
+      (config.seeds, dirs)) or real(config, workdir, dirs))
+  separate, _ = reproduce.reproduce('offline', str(tmp_path / 'separate'), runlocal=True,
+                                    inception_weights='', only=['Ring of 8 Gaussians, GAN'])
+  assert trained == []  # On a CPU: one seed after another.
+  monkeypatch.setattr(reproduce, 'trains_populations', lambda: True)
+  together, failed = reproduce.reproduce('offline', str(tmp_path / 'pop'), runlocal=True,
+                                         inception_weights='', only=['Ring of 8 Gaussians, GAN'])
+  assert not failed
+  root = str(tmp_path / 'pop')
+  # (The label also selects the '+ DFM' row: each row is one population.)
+  assert trained == [('0,1,2,3,4', [os.path.join(root, f'{e}-runlocal', f'seed={s}')
+                                    for s in range(5)]) for e in ('toy_ring_gan', 'toy_ring_dfm')]
+  for label in ('Ring of 8 Gaussians, GAN |', 'Ring of 8 Gaussians, GAN + DFM |'):
+    row = lambda text: next(l for l in text.splitlines() if l.startswith(f'| {label}'))
+    # 'ours' (modes covered, mean ± std over seeds), the seeds and the steps.
+    cells = lambda text: [row(text).split(' | ')[i] for i in (2, 4, 5)]
+    assert cells(together) == cells(separate) and 'modes' in cells(together)[0]
+  for seed in range(5):
+    a = _read(os.path.join(tmp_path, 'separate', 'toy_ring_gan-runlocal', f'seed={seed}', 'eval',
+                           'summary.json'))
+    b = _read(os.path.join(root, 'toy_ring_gan-runlocal', f'seed={seed}', 'eval', 'summary.json'))
+    assert a['modes'] == b['modes']
