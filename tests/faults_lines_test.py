@@ -249,3 +249,18 @@ def test_the_mnist_tests_pass_on_gzip_compressed_files(tmp_path):
                        env={**os.environ, 'GAN_JAX_MNIST_DIR': str(tmp_path)}, check=False)
   assert run.returncode == 0, run.stdout[-3000:]
   assert 'passed' in run.stdout and 'skipped' not in run.stdout
+
+
+@pytest.mark.parametrize('kind', ['npy', 'structured mu'])
+def test_reference_stats_of_the_wrong_kind_are_one_line(tmp_path, kind):
+  from gan_jax.evaluation import reference_stats  # pylint: disable=g-import-not-at-top
+  if kind == 'npy':
+    path = str(tmp_path / 'stats.npy')
+    np.save(path, np.zeros(4))
+    match = r'is a single array \(.npy\), not an .npz archive'
+  else:
+    path = str(tmp_path / 'stats.npz')
+    np.savez(path, mu=np.zeros(4, dtype=[('a', 'f4'), ('b', 'f4')]), sigma=np.eye(4))
+    match = r': mu holds .* values, not numbers'
+  with pytest.raises(errors.ConfigError, match=match):  # (A TypeError traceback before.)
+    reference_stats.load(path, 4)
