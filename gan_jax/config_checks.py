@@ -20,9 +20,11 @@ from gan_jax.evaluation import metrics
 from gan_jax.models import prior
 
 
-def validate(config) -> None:
+def validate(config, training: bool = True) -> None:
+  """`training` False: for --mode=eval, which trains nothing (the stopping rule's needs are
+  training's)."""
   try:
-    _validate(config)
+    _validate(config, training)
   except (AttributeError, KeyError) as e:  # A get_config that dropped a key the run needs.
     if not _raised_by_config_dict(e):
       raise
@@ -39,7 +41,7 @@ def _raised_by_config_dict(error: BaseException) -> bool:
   return 'ml_collections' in frame.tb_frame.f_code.co_filename
 
 
-def _validate(config) -> None:
+def _validate(config, training: bool) -> None:
   for key in ('num_train_steps', 'batch_size', 'log_every_steps', 'checkpoint_every_steps',
               'sample_every_steps', 'keep_checkpoints', 'num_samples'):
     value = config[key]
@@ -66,4 +68,4 @@ def _validate(config) -> None:
   losses.get(config.loss)
   steps.validate(config)
   metrics.validate(config)
-  early_stopping.validate(config)
+  early_stopping.validate(config, training)

@@ -25,14 +25,16 @@ def default_config() -> ml_collections.ConfigDict:
   ))
 
 
-def validate(config) -> None:
+def validate(config, training: bool = True) -> None:
+  """The rule's keys; in training, that its selection metric is evaluated (--mode=eval selects
+  checkpoints on its own metrics and may score others: the rule does not apply there)."""
   es = config.early_stopping
   errors.require(isinstance(es.patience, int) and es.patience >= 0,
                  f'config.early_stopping.patience={es.patience!r} must be an integer >= 0 '
                  '(0 turns the rule off)')
   errors.require(isinstance(es.min_delta, (int, float)) and 0 <= es.min_delta < float('inf'),
                  f'config.early_stopping.min_delta={es.min_delta!r} must be a finite number >= 0')
-  if es.patience:
+  if es.patience and training:
     errors.require(config.eval.every_steps > 0 and monitored_key(config) is not None,
                    f'config.early_stopping.patience={es.patience} needs a selection metric '
                    'evaluated during training: set config.eval.every_steps > 0 and name a metric '

@@ -96,7 +96,7 @@ class Run:
 
   def __init__(self, config, workdir: str):
     workdir_lib.check_usable(workdir)
-    config_checks.validate(config)
+    config_checks.validate(config, training=False)
     self.config, self.workdir = config, workdir
     directory = os.path.join(workdir, 'checkpoints')
     changed = workdir_lib.changed_keys(workdir, config)

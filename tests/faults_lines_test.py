@@ -264,3 +264,24 @@ def test_reference_stats_of_the_wrong_kind_are_one_line(tmp_path, kind):
     match = r': mu holds .* values, not numbers'
   with pytest.raises(errors.ConfigError, match=match):  # (A TypeError traceback before.)
     reference_stats.load(path, 4)
+
+
+def test_eval_of_other_metrics_is_not_refused_by_the_training_stopping_rule(tmp_path,
+                                                                            monkeypatch):
+  from gan_jax import evaluate  # pylint: disable=g-import-not-at-top
+
+  def config():
+    c = small_config()
+    c.eval.every_steps = 2  # A run with the stopping rule, as mnist_gan is.
+    c.early_stopping.patience = 10
+    return c
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(config(), workdir)
+  monkeypatch.setenv('HOME', str(tmp_path))  # The classifier's cache: this test's own.
+  scoring = config()
+  scoring.eval.metrics = ('kid', 'classifier')  # No selecting metric: the rule cannot run.
+  scoring.eval.kid_space, scoring.eval.classifier_steps = 'classifier', 5
+  summary = evaluate.evaluate(scoring, workdir)
+  assert 'kid' in summary and 'classifier' in summary
+  with pytest.raises(errors.ConfigError, match='needs a selection metric'):  # Training: still.
+    train.train_and_evaluate(scoring, str(tmp_path / 'other'))
