@@ -156,7 +156,12 @@ class Checkpointer:
           readable = False
         if not readable:
           target = _free_name(path, '.corrupt')
-          os.rename(path, target)
+          try:
+            os.rename(path, target)
+          except OSError as e:  # A read-only checkpoints/: orbax will fail on it, in one line.
+            logging.warning('The checkpoint at step %s is unreadable (its metrics file is not a '
+                            'JSON object) and cannot be moved aside (%s).', name, e.strerror)
+            continue
           logging.warning('The checkpoint at step %s is unreadable (its metrics file is not a '
                           'JSON object); moved to %s, falling back to the previous one.', name,
                           target)

@@ -147,13 +147,17 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
     raise errors.ConfigError(f'config.eval.metrics={config.eval.metrics!r} names no metric; '
                              'name at least one, as in --config.eval.metrics=parzen '
                              f'(known: {", ".join(sorted(metrics_lib.METRICS))})')
-  run = Run(config, workdir)
-  # Evaluation holds the workdir's lock, as training does: a run training there would delete
-  # checkpoints it reads (its keep policy), so it is refused in one line naming the holder (its
-  # numbers meanwhile: eval.every_steps, launch.reproduce --progress); and no training starts
-  # while it scores.
+  workdir_lib.check_usable(workdir)
+  directory = os.path.join(workdir, 'checkpoints')
+  if not os.path.isdir(directory):
+    raise errors.CheckpointError(f'no checkpoints in {directory}; train first with the same '
+                                 '--config and --workdir')
+  # Evaluation holds the workdir's lock, as training does, from before it opens a checkpoint: a
+  # run training there would delete checkpoints it reads (its keep policy), so it is refused in
+  # one line naming the holder (its numbers meanwhile: eval.every_steps, launch.reproduce
+  # --progress); and no training starts while it scores.
   with lock.WorkdirLock(workdir, purpose='evaluation'):
-    return _evaluate_held(config, workdir, run, all_checkpoints)
+    return _evaluate_held(config, workdir, Run(config, workdir), all_checkpoints)
 
 
 def _evaluate_held(config, workdir: str, run: Run, all_checkpoints: bool) -> Dict:
@@ -224,8 +228,8 @@ def _evaluate_held(config, workdir: str, run: Run, all_checkpoints: bool) -> Dic
   best = max(records, key=score)
   # Every metric the selected checkpoint's record holds: those computed now and, kept, those of
   # earlier evaluations (each record says what it was computed from).
-  earlier = [n for n in best.get('computed_with', {}) if n not in metrics
-             and n in reference.get('computed_with', {})]
+  earlier = [n for n, made in best.get('computed_with', {}).items() if n not in metrics
+             and reference.get('computed_with', {}).get(n) == made]
   summary = {'num_samples': config.eval.num_samples, 'selection': how,
              'selected_step': best['step'],
              'evaluated_steps': sorted(r['step'] for r in records),

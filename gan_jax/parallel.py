@@ -120,11 +120,17 @@ def shard(local: np.ndarray, batch_axis: int) -> jax.Array:
 
 
 def unreplicate(tree: Any) -> Any:
-  """One host copy (numpy) of a replicated tree, fetched in one transfer (multi-process: a
-  global array is not all here; its first local shard, a whole copy, is)."""
-  first = jax.tree.map(lambda x: x.addressable_shards[0].data if isinstance(x, jax.Array) else x,
-                       tree)
-  return jax.tree.map(np.asarray, jax.device_get(first))
+  """One host copy (numpy) of a tree of global arrays, fetched in one transfer: of a replicated
+  array its first local shard (multi-process: a global array is not all here, that shard is a
+  whole copy); of one the compiler left sharded, the whole array gathered."""
+  def local(x):
+    if not isinstance(x, jax.Array) or x.is_fully_replicated:
+      return x.addressable_shards[0].data if isinstance(x, jax.Array) else x
+    if x.is_fully_addressable:
+      return x
+    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+    return multihost_utils.process_allgather(x, tiled=True)
+  return jax.tree.map(np.asarray, jax.device_get(jax.tree.map(local, tree)))
 
 
 CALL_FORMS = ('auto', 'loop', 'steps')

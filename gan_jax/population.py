@@ -88,8 +88,9 @@ def train(config, workdir: str, seed_workdirs: Optional[Sequence[str]] = None):
   placements = {b.config.data.placement for b in builts}
   if form == 'vmap' and placements != {'device'}:
     raise errors.ConfigError('config.population_form=vmap gathers each seed\'s batches from the '
-                             'split on the device; set config.data.placement=device (or auto) or '
-                             'population_form=loop')
+                             'split on the device, and some seed\'s data is on the host (its '
+                             'workdir was trained so, or config.data.placement says so); use '
+                             'config.population_form=loop')
   logging.info('Training seeds %s as one population (%s form) in %s.', seeds, form, workdir)
   with contextlib.ExitStack() as held:
     for built, d in zip(builts, workdirs):
@@ -129,20 +130,29 @@ class _Population:
       self.runs[i].begin()
     self._start()
     stop = interrupts.StopRequest()
-    rounds = 0
+    rounds, diverged = 0, []
     try:
       while any(self.active):
         metrics = self._round(per_call)
         rounds += 1
         preempted = stop.reached(rounds)
         for i in self._training():
-          if self.runs[i].after(self.steps[i], self._state(i), metrics[i],
-                                self.positions[i].get_state(), preempted):
-            self.active[i] = False  # Ended: frozen from now on.
+          try:
+            if self.runs[i].after(self.steps[i], self._state(i), metrics[i],
+                                  self.positions[i].get_state(), preempted):
+              self.active[i] = False  # Ended: frozen from now on.
+          except errors.DivergenceError as e:  # This seed stops; the others train on.
+            logging.error('%s%s', self.runs[i].label, e)
+            self.active[i] = False
+            diverged.append((type(e), f'{self.runs[i].label}{e}'))
         if preempted and any(self.active):
           raise train_lib.preempted_error(stop, max(self.steps))
     finally:
       stop.close()
+    if diverged:  # Reported once every other seed has ended, as the first seed's error.
+      kind, message = diverged[0]
+      raise kind(message + (f' ({len(diverged) - 1} other seed(s) diverged too; the log names '
+                            'them)' if len(diverged) > 1 else ''))
     return self._final()
 
   def _training(self):

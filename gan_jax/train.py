@@ -142,11 +142,15 @@ def _train(built: Built, workdir: str) -> state_lib.GANState:
     try:
       train_calls.start(step)
       state = parallel.replicate(state)
+      calls_made = 0
       while True:
         n = run.schedule.call_length(step, per_call)
         state, metrics = train_calls.run(state, built.train_rng, n)
         step += n
-        preempted = stop.reached(step)
+        calls_made += 1
+        # The processes agree on a stop by a counter that rises by one a call (jax's
+        # preemption sync point is the largest counter seen plus one, matched exactly).
+        preempted = stop.reached(calls_made)
         if run.after(step, state, metrics, train_calls.position.get_state(), preempted):
           break
         if preempted:

@@ -162,8 +162,11 @@ def train_population(row: tables.Row, root: str, runlocal: bool, inception_weigh
   _leave_out_missing(config, row, runlocal)
   if _data_available(config, row):
     return False  # Fetched or stood in for by run_seed, seed by seed.
+  workdirs = [_workdir(root, row, s, runlocal) for s in row.seeds]
+  if any(workdir_lib.recorded(w, 'data.placement') == 'host' for w in workdirs):
+    return False  # Trained before on the host pipeline (vmap gathers on the device): seed by seed.
   config.seeds = ','.join(str(s) for s in row.seeds)
-  population.train(config, '', [_workdir(root, row, s, runlocal) for s in row.seeds])
+  population.train(config, '', workdirs)
   return True
 
 

@@ -153,3 +153,26 @@ def test_a_population_killed_with_sigkill_resumes_to_the_uninterrupted_result(tm
     with open(a / 'checkpoints' / '1000' / 'checksums' / 'metadata') as f, open(
         b / 'checkpoints' / '1000' / 'checksums' / 'metadata') as g:
       assert json.load(f) == json.load(g)
+
+
+def test_a_diverging_seed_stops_alone_and_the_others_finish(tmp_path, monkeypatch):
+  from gan_jax import steps  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  real = steps.train_step
+
+  def nan_for_seed_1(state, batches, rng, *, spec):  # Seed 1's rng is PRNGKey(1)'s split.
+    new, metrics = real(state, batches, rng, spec=spec)
+    poisoned = (state.step >= 3) & jnp.all(rng == jax.random.split(jax.random.PRNGKey(1), 3)[1])
+    metrics['g_loss'] = jnp.where(poisoned, jnp.nan, metrics['g_loss'])
+    return new, metrics
+
+  monkeypatch.setattr(steps, 'train_step', nan_for_seed_1)
+  alone = train.train_and_evaluate(_config(seed=0), str(tmp_path / 'alone0'))
+  with pytest.raises(errors.NonFiniteLossError, match=r'^seed 1: g_loss became nan at step 4'):
+    train.train_and_evaluate(_config('0,1', 'loop'), str(tmp_path / 'pop'))
+  # Seed 0 trained to its end (8) as alone; seed 1 kept its last good checkpoint.
+  with open(tmp_path / 'pop' / 'seed=0' / 'stop.json') as f:
+    assert json.load(f)['step'] == 8
+  assert _records(tmp_path / 'pop' / 'seed=0') == _records(tmp_path / 'alone0')
+  assert not (tmp_path / 'pop' / 'seed=1' / 'stop.json').exists()
+  del alone

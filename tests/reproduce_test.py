@@ -282,3 +282,14 @@ def test_on_an_accelerator_a_rows_seeds_train_as_one_population(tmp_path, monkey
                            'summary.json'))
     b = _read(os.path.join(root, 'toy_ring_gan-runlocal', f'seed={seed}', 'eval', 'summary.json'))
     assert a['modes'] == b['modes']
+
+
+def test_a_row_trained_before_on_the_host_pipeline_trains_seed_by_seed(tmp_path, monkeypatch):
+  monkeypatch.setattr(reproduce, 'trains_populations', lambda: True)
+  row = next(r for r in tables.TABLES['offline'].rows if r.label == 'Ring of 8 Gaussians, GAN')
+  seed_0 = tmp_path / 'toy_ring_gan-runlocal' / 'seed=0'
+  os.makedirs(seed_0)
+  with open(seed_0 / 'config.json', 'w') as f:  # Its data came from the host pipeline.
+    json.dump({'data': {'placement': 'host'}}, f)
+  assert not reproduce.train_population(row, str(tmp_path), True, '')
+  assert sorted(os.listdir(tmp_path / 'toy_ring_gan-runlocal')) == ['seed=0']  # Nothing trained.
