@@ -91,6 +91,19 @@ def _evaluated(workdir: str, run: 'Run') -> Dict[int, Dict]:
   return records
 
 
+def _no_checkpoints(directory: str):
+  raise errors.CheckpointError(f'no checkpoints in {directory}; train first with the same '
+                               '--config and --workdir')
+
+
+def _checkpoints(workdir: str) -> str:
+  """workdir/checkpoints, refused in one line when there is none."""
+  directory = os.path.join(workdir, 'checkpoints')
+  if not os.path.isdir(directory):
+    _no_checkpoints(directory)
+  return directory
+
+
 class Run:
   """A trained run's workdir, read-only except for eval/ and figures/."""
 
@@ -98,11 +111,10 @@ class Run:
     workdir_lib.check_usable(workdir)
     config_checks.validate(config, training=False)
     self.config, self.workdir = config, workdir
-    directory = os.path.join(workdir, 'checkpoints')
+    directory = _checkpoints(workdir)
     changed = workdir_lib.changed_keys(workdir, config)
-    if changed is None or not os.path.isdir(directory):
-      raise errors.CheckpointError(f'no checkpoints in {directory}; train first with the same '
-                                   '--config and --workdir')
+    if changed is None:
+      _no_checkpoints(directory)
     # The model must be the one trained (checked before anything is built); eval.* and the
     # run's length/cadence may differ.
     workdir_lib.check_same_run(workdir, changed, config)
@@ -148,10 +160,7 @@ def evaluate(config, workdir: str, all_checkpoints: bool = False) -> Dict:
                              'name at least one, as in --config.eval.metrics=parzen '
                              f'(known: {", ".join(sorted(metrics_lib.METRICS))})')
   workdir_lib.check_usable(workdir)
-  directory = os.path.join(workdir, 'checkpoints')
-  if not os.path.isdir(directory):
-    raise errors.CheckpointError(f'no checkpoints in {directory}; train first with the same '
-                                 '--config and --workdir')
+  _checkpoints(workdir)
   # Evaluation holds the workdir's lock, as training does, from before it opens a checkpoint: a
   # run training there would delete checkpoints it reads (its keep policy), so it is refused in
   # one line naming the holder (its numbers meanwhile: eval.every_steps, launch.reproduce

@@ -162,8 +162,11 @@ class _Population:
 class _Loop(_Population):
   """Each seed's own calls in turn: exactly the separate runs."""
 
+  def __init__(self, builts, runs):
+    self._calls = []  # Each seed's TrainCalls, made by _position as the seeds are restored.
+    super().__init__(builts, runs)
+
   def _position(self, built):
-    self._calls = getattr(self, '_calls', [])
     self._calls.append(parallel.TrainCalls(built.spec, built.dataset,
                                            built.config.data.placement, built.config.seed,
                                            parallel.call_form(built.config)))
