@@ -26,6 +26,7 @@ import numpy as np
 from gan_jax import errors
 from gan_jax import models
 from gan_jax import calls
+from gan_jax import cpu_kernels
 from gan_jax import steps
 from gan_jax.data import on_device
 
@@ -158,7 +159,8 @@ class TrainCalls:
 
   With placement 'device' the split is uploaded once, replicated, and each batch is gathered
   inside the call (gan_jax/data/on_device.py), its rows then sharded over the mesh; with 'host'
-  the grain pipeline's n batches are sharded and sent with the call. `position` is what a
+  the grain pipeline's n batches are sharded and sent with the call. The calls compile with
+  gan_jax/cpu_kernels.py's choice of XLA:CPU's kernels. `position` is what a
   checkpoint records of the data (get_state / set_state); `start(step)` readies the order for
   the step training resumes at.
 
@@ -191,11 +193,11 @@ class TrainCalls:
         fn = (functools.partial(calls.device_batches, length=n) if n else calls.device_iteration)
         fn = functools.partial(fn, spec=self._spec, layout=self._layout,
                                batch_sharding=batch_sharding(1))
-        self._compiled[n] = jax.jit(fn, donate_argnums=(0, 1))
+        self._compiled[n] = cpu_kernels.jit(fn, donate_argnums=(0, 1))
       else:
         fn = calls.host_batches if n else steps.train_step
-        self._compiled[n] = jax.jit(functools.partial(fn, spec=self._spec),
-                                    donate_argnums=(0,))
+        self._compiled[n] = cpu_kernels.jit(functools.partial(fn, spec=self._spec),
+                                            donate_argnums=(0,))
     return self._compiled[n]
 
   def _one(self, state, rng):

@@ -26,6 +26,7 @@ import jax
 import numpy as np
 
 from gan_jax import calls
+from gan_jax import cpu_kernels
 from gan_jax import data
 from gan_jax import errors
 from gan_jax import interrupts
@@ -224,7 +225,7 @@ class _Vmapped(_Population):
   def _call(self, n: int):
     if n not in self._compiled:
       sharding = parallel.batch_sharding(2) if jax.device_count() > 1 else None
-      self._compiled[n] = jax.jit(functools.partial(
+      self._compiled[n] = cpu_kernels.jit(functools.partial(
           calls.population_batches, spec=self.builts[0].spec, layout=self._layout, length=n,
           batch_sharding=sharding), donate_argnums=(0, 1))
     return self._compiled[n]

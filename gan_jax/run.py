@@ -15,6 +15,7 @@ import jax
 import numpy as np
 
 from gan_jax import checkpointing
+from gan_jax import cpu_kernels
 from gan_jax import early_stopping
 from gan_jax import errors
 from gan_jax import metrics_log
@@ -134,7 +135,7 @@ class Run:
         config=config)
     self._fixed_z = prior.sample_noise(sample_rng, config.num_samples, config.noise.dim,
                                        config.noise.prior)
-    self._generate = jax.jit(lambda g, z: g.forward(g.params, z, train=False)[0])
+    self._generate = cpu_kernels.jit(lambda g, z: g.forward(g.params, z, train=False)[0])
     self.schedule = periodic.Schedule((periodic.Every('log', config.log_every_steps),
                                        periodic.Every('checkpoint', config.checkpoint_every_steps),
                                        periodic.Every('evaluate', config.eval.every_steps),

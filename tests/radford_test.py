@@ -117,3 +117,27 @@ def test_the_sub_pixel_transposed_convolution_is_flax_s(shape, padding, flax_pad
       variables, x) for layer in (flax_layer, ours)]
   for got, want in zip(jax.tree.leaves(grads[1]), jax.tree.leaves(grads[0])):
     np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+@pytest.mark.parametrize('shape', [(2, 8, 6, 3), (1, 5, 7, 2)])
+def test_d_s_stride_2_convolution_and_its_gradients_are_the_plain_convolution_s(shape):
+  """subpixel.release_conv at stride 2 (the input gradient computed as the sub-pixel transposed
+  convolution on even sizes; odd sizes take the plain path): output and both gradients equal
+  jax's differentiation of Theano's convolution written out (flipped kernel, padded (1, 1))."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from gan_jax.models import subpixel  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(3)
+  x = jnp.asarray(rng.standard_normal(shape), jnp.float32)
+  kernel = jnp.asarray(rng.standard_normal((3, 3, shape[-1], 4)), jnp.float32)
+
+  def theano(x, kernel):
+    return jax.lax.conv_general_dilated(x, kernel[::-1, ::-1], (2, 2), ((1, 1), (1, 1)),
+                                        dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+
+  expected = theano(x, kernel)
+  np.testing.assert_allclose(subpixel.release_conv(x, kernel, 2), expected, atol=1e-5)
+  weights = jnp.asarray(rng.standard_normal(expected.shape), jnp.float32)
+  grads = [jax.grad(lambda x, k: jnp.sum(f(x, k) * weights), argnums=(0, 1))(x, kernel)
+           for f in (lambda x, k: subpixel.release_conv(x, k, 2), theano)]
+  for got, want in zip(grads[0], grads[1]):
+    np.testing.assert_allclose(got, want, atol=1e-4)

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from gan_jax import cpu_kernels
 from gan_jax import data
 from gan_jax import errors
 from gan_jax import records
@@ -44,7 +45,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int, n
   params = model.init(jax.random.PRNGKey(seed), jnp.zeros((1, *images.shape[1:])))['params']
   tx = optax.adam(optax.cosine_decay_schedule(1e-3, num_steps, alpha=0.05))
 
-  @jax.jit
+  @cpu_kernels.jit
   def run(params, images, labels):  # The data are arguments, not constants baked into the jit.
     def step(carry, key):
       params, opt_state = carry
@@ -65,7 +66,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int, n
 
 def outputs(params, images: np.ndarray, num_classes: int, batch_size: int = 1000):
   """(softmax probabilities [N, classes], features [N, 128]) in float64."""
-  apply = jax.jit(lambda p, x: SmallCNN(num_classes).apply({'params': p}, x))
+  apply = cpu_kernels.jit(lambda p, x: SmallCNN(num_classes).apply({'params': p}, x))
   probs, features = [], []
   for i in range(0, len(images), batch_size):
     logits, feats = apply(params, jnp.asarray(images[i:i + batch_size], jnp.float32))

@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gan_jax import cpu_kernels
 from gan_jax import errors
 from gan_jax import records
 from gan_jax.evaluation import inception_preprocess
@@ -314,7 +315,7 @@ def no_logits(path: str) -> str:
           f'{WEIGHTS_FILE}, with `{_convert_command()}`')
 
 
-@functools.partial(jax.jit, static_argnames='preprocessing')
+@functools.partial(cpu_kernels.jit, static_argnames='preprocessing')
 def forward(variables, images: jax.Array,
             preprocessing: str = 'tf1') -> Tuple[Optional[jax.Array], jax.Array]:
   """(logits [N, 1008] or None without the logits layer, pool3 [N, 2048]) float32 of images

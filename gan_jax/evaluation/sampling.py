@@ -13,6 +13,7 @@ import functools
 import jax
 import numpy as np
 
+from gan_jax import cpu_kernels
 from gan_jax.models import prior
 
 BATCH = 1000  # Generator samples per jitted call (with 'batch': per set of batch statistics).
@@ -24,7 +25,7 @@ FIGURE_2, FIGURE_3, FIGURE_1 = 1, 2, 3
 INCEPTION = 4  # The Inception metrics' own samples (more than the Parzen window's).
 
 
-@functools.partial(jax.jit, static_argnames='batch_norm')
+@functools.partial(cpu_kernels.jit, static_argnames='batch_norm')
 def _generate_batch(g, z, batch_norm: str):
   # With train=True batch norm uses this batch's statistics; the updated averages are dropped.
   return g.forward(g.params, z, train=batch_norm == 'batch')[0]

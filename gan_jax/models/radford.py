@@ -74,16 +74,15 @@ def _check_layout(fields: Dict[str, Any], where: str) -> None:
 
 class _TheanoConv(nn.Module):
   """Theano's dnn_conv(x, w, subsample=(s, s), border_mode=(1, 1)): a true convolution (the
-  kernel flipped), padded 1 on every side. Its parameter is nn.Conv's 'kernel' [3, 3, in, out]."""
+  kernel flipped), padded 1 on every side (subpixel.release_conv). Its parameter is nn.Conv's
+  'kernel' [3, 3, in, out]."""
   features: int
   stride: int
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     kernel = self.param('kernel', _INIT, (*_KERNEL, x.shape[-1], self.features), jnp.float32)
-    return jax.lax.conv_general_dilated(
-        x, kernel[::-1, ::-1].astype(x.dtype), (self.stride, self.stride), ((1, 1), (1, 1)),
-        dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+    return subpixel.release_conv(x, kernel.astype(x.dtype), self.stride)
 
 
 class RadfordGenerator(nn.Module):

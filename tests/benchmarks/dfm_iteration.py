@@ -3,6 +3,7 @@ a PyTorch eager reference of the same networks and step (torch_dfm_reference.py)
 back in one process on this machine's CPU / default device.
 
   python tests/benchmarks/dfm_iteration.py [--steps=10] [--rounds=3] [--denoiser_layers=N]
+      [--xla_default_kernels]
 
 Each round times `steps` iterations of each of the four (JAX GAN, torch GAN, JAX DFM, torch DFM)
 in turn, so that a change in the machine's load hits both sides alike; the figure is each one's
@@ -24,6 +25,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.dirname(os.path.dirname(_HERE)), _HERE]
 from experiments import cifar10_dcgan  # pylint: disable=g-import-not-at-top
 from experiments import cifar10_dfm
+from gan_jax import cpu_kernels
 from gan_jax import data
 from gan_jax import models
 from gan_jax import steps
@@ -33,6 +35,8 @@ _STEPS = flags.DEFINE_integer('steps', 10, 'Timed iterations per round.')
 _ROUNDS = flags.DEFINE_integer('rounds', 3, 'Rounds; the fastest of each is reported.')
 _LAYERS = flags.DEFINE_integer('denoiser_layers', 0, 'Override the denoiser depth (0: the '
                                'experiment\'s 10 layers of n_h).')
+_XLA_DEFAULT = flags.DEFINE_bool('xla_default_kernels', False, 'Compile with XLA:CPU\'s default '
+                                 'kernel libraries instead of gan_jax/cpu_kernels.py\'s choice.')
 
 
 def jax_iteration(config, examples):
@@ -43,7 +47,8 @@ def jax_iteration(config, examples):
   state = state_lib.create_train_state(config, dataset, spec, jax.random.PRNGKey(0))
   counts = [models.parameter_count(n.params)
             for n in (state.generator, state.discriminator, state.denoiser) if n is not None]
-  step = jax.jit(functools.partial(steps.train_step, spec=spec), donate_argnums=0)
+  jit = jax.jit if _XLA_DEFAULT.value else cpu_kernels.jit
+  step = jit(functools.partial(steps.train_step, spec=spec), donate_argnums=0)
   batch = jax.device_put(data.to_float(examples[:config.batch_size])[None])
   rng = jax.random.PRNGKey(1)
   holder = [state]
@@ -106,7 +111,8 @@ def main(argv):
       for side in ('jax', 'torch'):
         seconds = runs[name, side](_STEPS.value) / _STEPS.value
         best[name, side] = min(best.get((name, side), np.inf), seconds)
-  print(f'device: {jax.devices()[0].device_kind} x{jax.device_count()} (jax {jax.__version__}); '
+  print(f'device: {jax.devices()[0].device_kind} x{jax.device_count()} (jax {jax.__version__}, '
+        f'{"XLA default" if _XLA_DEFAULT.value else "gan_jax/cpu_kernels.py"} kernels); '
         f'torch {torch.__version__} with {torch.get_num_threads()} threads; batch 64; '
         f'best of {_ROUNDS.value} rounds of {_STEPS.value} iterations')
   for name, config in configs.items():
