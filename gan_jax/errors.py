@@ -39,6 +39,11 @@ class NonFiniteLossError(DivergenceError):
   """A loss became NaN or Inf during training."""
 
 
+class PeerLostError(GanJaxError):
+  """A multi-process run lost one of its processes (killed, crashed, its host gone): the
+  survivors stop at once (the last checkpoint is where the same command resumes)."""
+
+
 class Preempted(Exception):
   """SIGTERM (a preemption) or SIGINT (Ctrl-C) stopped training after checkpointing the step it
   reached: not an error, but not a finished run either, so schedulers and sweeps rerun it. The

@@ -8,9 +8,10 @@ it in one line (exit 130 or 143). Nothing it writes is left half-written (files 
 atomically). A library that swallows the exception cannot lose the signal: it stays remembered.
 
 In the training loop the signal instead asks for a checkpoint of the step reached, then an exit
-(errors.Preempted: 143 or 130): on one process a handler sets a flag the loop reads after each
-step (a signal already received counts), and a second Ctrl-C interrupts at once; on several
-processes jax's preemption service picks the step at which every process stops.
+(errors.Preempted: 143, 130 or 129): a handler sets a flag the loop reads after each call (a
+signal already received counts), and a second Ctrl-C interrupts at once; on several processes
+they agree after each call, so that a signal to any one stops all at the same step
+(StopRequest).
 """
 import signal
 import sys
@@ -92,34 +93,50 @@ def check() -> None:
 
 
 class StopRequest:
-  """`reached(step)`: whether the run must checkpoint and stop after `step`."""
+  """`reached(calls)`: whether the run must checkpoint and stop after the call it just made.
+
+  A signal to any process stops every process after the same call: each remembers its own, and
+  after each call the processes gather what each received (one small all-gather a call), so
+  all decide alike; the signal of the lowest-numbered process that got one is the run's
+  (`signum`, the exit status). jax's preemption service (TPU maintenance notices) is asked too,
+  at a counter that rises by one a call. A second Ctrl-C to a process stops it at once."""
 
   def __init__(self):
     import jax  # pylint: disable=g-import-not-at-top
-    # A signal received during start-up (and swallowed on its way) stops after the first step.
-    self.signum = _received[0] if _received else None
+    # A signal received during start-up (and swallowed on its way) stops after the first call.
+    self._local = _received[0] if _received else None
+    self._processes = jax.process_count()
+    self.signum = self._local if self._processes == 1 else None
     self._previous = {}
-    if jax.process_count() == 1 and threading.current_thread() is threading.main_thread():
+    if threading.current_thread() is threading.main_thread():
       self._previous = {s: signal.signal(s, self._handle) for s in SIGNALS}
 
   def _handle(self, signum, frame):
     del frame
     name = signal.Signals(signum).name
-    logging.warning('%s: checkpointing at the end of this step, then exiting%s.', name,
+    every = ' on every process' if self._processes > 1 else ''
+    logging.warning('%s: checkpointing%s at the end of this call, then exiting%s.', name, every,
                     ' (Ctrl-C again to stop at once, without it)' if signum == signal.SIGINT else '')
-    self.signum = signum
+    self._local = self._local or signum
+    if self._processes == 1:
+      self.signum = self._local
     if signum == signal.SIGINT:
       signal.signal(signal.SIGINT, signal.default_int_handler)
 
-  def reached(self, step: int) -> bool:
-    import jax  # pylint: disable=g-import-not-at-top
-    if jax.process_count() > 1:
-      from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
-      if multihost_utils.reached_preemption_sync_point(step):
-        self.signum = self.signum or signal.SIGTERM
-        return True
-      return False
-    return self.signum is not None
+  def reached(self, calls: int) -> bool:
+    if self._processes == 1:
+      return self.signum is not None
+    import numpy as np  # pylint: disable=g-import-not-at-top
+    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+    # What each process had received when it entered the gather (a signal arriving during it
+    # counts at the next call), the same array on every process.
+    received = [int(s) for s in np.ravel(multihost_utils.process_allgather(
+        np.int32(self._local or 0))) if s]
+    preempted = multihost_utils.reached_preemption_sync_point(calls)
+    if received or preempted:
+      self.signum = received[0] if received else signal.SIGTERM
+      return True
+    return False
 
   def close(self) -> None:
     for signum, previous in self._previous.items():

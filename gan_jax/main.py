@@ -42,6 +42,8 @@ flags.DEFINE_string('coordinator_address', '', 'Multi-process runs: HOST:PORT of
                     '(TPU pods and SLURM clusters are detected without it).')
 flags.DEFINE_integer('num_processes', 0, 'Multi-process runs: how many processes.')
 flags.DEFINE_integer('process_id', -1, 'Multi-process runs: this process, in [0, num_processes).')
+flags.DEFINE_integer('heartbeat_timeout_seconds', 100, 'Multi-process runs: how long a silent '
+                     'process (its host gone) may go unheard before the others are stopped.')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
@@ -133,7 +135,8 @@ def main(argv):
   try:
     interrupts.arm()
     if FLAGS.mode == 'train':
-      parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
+      parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id,
+                          FLAGS.heartbeat_timeout_seconds)
       train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
     elif parallel.is_first_host(FLAGS.process_id):  # Evaluation runs on one host, on its own.
       evaluate.evaluate(FLAGS.config, FLAGS.workdir, all_checkpoints=FLAGS.all_checkpoints)

@@ -52,11 +52,15 @@ def is_first_host(process_id: int = -1) -> bool:
 
 
 def initialize(coordinator_address: str = '', num_processes: int = 0,
-               process_id: int = -1) -> None:
+               process_id: int = -1, heartbeat_timeout_seconds: int = 100) -> None:
   """jax.distributed.initialize when the run is multi-process; nothing for one process.
 
   Explicit arguments (the --coordinator_address/--num_processes/--process_id flags) win; else a
   TPU pod or a known cluster environment is detected and jax reads the rest from it.
+  `heartbeat_timeout_seconds` (--heartbeat_timeout_seconds): how long the coordination service
+  waits for a silent process (a host gone without closing its connections) before it declares
+  it lost and ends the others (jax aborts them: a C++ log, exit 134). A process that dies on a
+  live host closes its connections, and the others end within seconds (lost_peer).
   """
   explicit = bool(coordinator_address) or num_processes > 1
   if not explicit and _cluster_processes() <= 1:
@@ -69,9 +73,30 @@ def initialize(coordinator_address: str = '', num_processes: int = 0,
     jax.config.update('jax_cpu_collectives_implementation', 'gloo')
   kwargs = (dict(coordinator_address=coordinator_address, num_processes=num_processes,
                  process_id=process_id) if explicit else {})
+  kwargs['heartbeat_timeout_seconds'] = heartbeat_timeout_seconds
   jax.distributed.initialize(**kwargs)
   logging.info('Process %d of %d; %d local and %d global devices.', jax.process_index(),
                jax.process_count(), jax.local_device_count(), jax.device_count())
+
+
+# What jax's runtime errors say when a collective or the coordination service lost a process
+# (gloo's TCP pairs, the service's heartbeats and barriers).
+_LOST_PEER_MARKERS = ('Gloo', 'heartbeat', 'Connection reset', 'Connection refused',
+                      'UNAVAILABLE', 'Barrier failed', 'unhealthy')
+
+
+def lost_peer(error: BaseException) -> Optional[errors.PeerLostError]:
+  """The one-line error for `error` when it means another process of the run is gone, else None
+  (one process; or another kind of failure, out of memory included)."""
+  text = str(error)
+  if (jax.process_count() == 1 or not isinstance(error, jax.errors.JaxRuntimeError)
+      or 'RESOURCE_EXHAUSTED' in text or not any(m in text for m in _LOST_PEER_MARKERS)):
+    return None
+  first = next((line.strip() for line in text.splitlines() if line.strip()), '')[:200]
+  return errors.PeerLostError(
+      f'process {jax.process_index()} lost another process of the run ({first}); it stopped '
+      'without a checkpoint of the steps since the last one: when every process can run '
+      'again, start the same command on each to resume from the last checkpoint')
 
 
 def is_primary() -> bool:

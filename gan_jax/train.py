@@ -148,13 +148,17 @@ def _train(built: Built, workdir: str) -> state_lib.GANState:
         state, metrics = train_calls.run(state, built.train_rng, n)
         step += n
         calls_made += 1
-        # The processes agree on a stop by a counter that rises by one a call (jax's
-        # preemption sync point is the largest counter seen plus one, matched exactly).
+        # Every process stops after the same call (StopRequest: a counter a call).
         preempted = stop.reached(calls_made)
         if run.after(step, state, metrics, train_calls.position.get_state(), preempted):
           break
         if preempted:
           raise preempted_error(stop, step)
+    except jax.errors.JaxRuntimeError as e:
+      lost = parallel.lost_peer(e)
+      if lost is None:
+        raise
+      raise lost from None
     finally:
       stop.close()
   finally:

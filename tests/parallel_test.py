@@ -172,3 +172,84 @@ def test_sigterm_checkpoints_and_the_same_command_resumes(tmp_path):
   with open(workdir / 'metrics.jsonl') as f:
     logged = [json.loads(line)['step'] for line in f]
   assert logged[-3:] == [steps[0] + 1, steps[0] + 2, steps[0] + 3]
+
+
+def _two_processes(workdir, num_train_steps=100000):
+  """`gan_jax.main` on tests/tiny_config.py as two processes of one run (one device each)."""
+  coordinator = f'127.0.0.1:{_free_port()}'
+  command = [sys.executable, '-m', 'gan_jax.main', '--config=tests/tiny_config.py',
+             f'--workdir={workdir}', f'--config.num_train_steps={num_train_steps}',
+             '--config.checkpoint_every_steps=100000', '--config.log_every_steps=50',
+             '--config.sample_every_steps=100000', f'--coordinator_address={coordinator}',
+             '--num_processes=2']
+  return [subprocess.Popen(command + [f'--process_id={i}'], cwd=ROOT, env=uncached_env(_env(1)),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+          for i in range(2)]
+
+
+def _wait_until_training(workdir, procs):
+  metrics = workdir / 'metrics.jsonl'
+  deadline = time.monotonic() + 120
+  while not (metrics.exists() and metrics.stat().st_size) and time.monotonic() < deadline:
+    assert all(p.poll() is None for p in procs), [p.communicate()[1][-2000:] for p in procs]
+    time.sleep(0.2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGHUP])
+def test_a_signal_to_one_process_stops_every_process_at_one_step_with_its_checkpoint(
+    tmp_path, signum):
+  """Ctrl-C or SIGHUP to process 1 alone: both checkpoint the same step and exit with the
+  signal's status (before: process 1 left at once, process 0 aborted after ~90 s); the same
+  command on both resumes from that step."""
+  workdir = tmp_path / 'run'
+  procs = _two_processes(workdir)
+  _wait_until_training(workdir, procs)
+  procs[1].send_signal(signum)
+  outputs = [p.communicate(timeout=60)[1] for p in procs]
+  lasts = [stderr.strip().splitlines()[-1] for stderr in outputs]
+  assert [p.returncode for p in procs] == [128 + signum] * 2, lasts
+  assert lasts[0] == lasts[1] and 'stopped after step' in lasts[0], lasts
+  stopped = int(lasts[0].split('stopped after step ')[1].split()[0])
+  assert os.listdir(workdir / 'checkpoints') == [str(stopped)]
+
+  procs = _two_processes(workdir, num_train_steps=stopped + 100)
+  outputs = [p.communicate(timeout=120)[1] for p in procs]
+  assert [p.returncode for p in procs] == [0, 0], [o[-2000:] for o in outputs]
+  assert f'Resumed from the checkpoint at step {stopped}' in outputs[0]
+  with open(workdir / 'metrics.jsonl') as f:
+    assert json.loads(f.readlines()[-1])['step'] == stopped + 100
+
+
+@pytest.mark.slow
+def test_a_killed_process_ends_the_other_in_seconds_with_one_line(tmp_path):
+  """kill -9 of process 1: process 0 ends with one line and exit 1 within seconds (before: a Gloo
+  traceback, ~90 s in jax.distributed.shutdown, then SIGABRT with a C++ stack)."""
+  workdir = tmp_path / 'run'
+  procs = _two_processes(workdir)
+  _wait_until_training(workdir, procs)
+  procs[1].kill()
+  start = time.monotonic()
+  _, stderr = procs[0].communicate(timeout=120)
+  assert time.monotonic() - start < 30
+  assert procs[0].returncode == 1, stderr[-3000:]
+  last = stderr.strip().splitlines()[-1]
+  assert last.startswith('gan_jax: error: process 0 lost another process of the run ('), last
+  assert 'Traceback' not in stderr
+  procs[1].communicate()
+
+
+def test_only_a_runtime_error_of_a_lost_process_is_called_one(monkeypatch):
+  import jax  # pylint: disable=g-import-not-at-top
+  from gan_jax import errors, parallel  # pylint: disable=g-import-not-at-top
+  gloo = jax.errors.JaxRuntimeError('UNKNOWN: Gloo all-reduce failed: [pair.cc:538] Read error '
+                                    '[127.0.0.1]:50850: Connection reset by peer')
+  assert parallel.lost_peer(gloo) is None  # One process: nothing to lose.
+  monkeypatch.setattr(jax, 'process_count', lambda: 2)
+  lost = parallel.lost_peer(gloo)
+  assert isinstance(lost, errors.PeerLostError)
+  assert str(lost).startswith('process 0 lost another process of the run (UNKNOWN: Gloo all-red')
+  out_of_memory = jax.errors.JaxRuntimeError('RESOURCE_EXHAUSTED: Gloo out of memory')
+  assert parallel.lost_peer(out_of_memory) is None
+  assert parallel.lost_peer(jax.errors.JaxRuntimeError('INVALID_ARGUMENT: shapes')) is None
+  assert parallel.lost_peer(ValueError('Connection reset')) is None
