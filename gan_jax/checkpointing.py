@@ -35,8 +35,11 @@ def _is_read_error(error: Exception) -> bool:
   return isinstance(error, _READ_ERRORS) or type(error) is Exception  # pylint: disable=unidiomatic-typecheck
 # 'run': the config of the run that wrote the checkpoint (a copy of another seed's checkpoint
 # has the same shapes; only this tells them apart). Checkpoints written before it existed lack
-# it and are adopted as before.
+# it: training refuses them until `python -m launch.adopt_checkpoints` records the workdir's run
+# in them (Checkpointer._check_origins); evaluation reads them.
 _ITEMS = ('state', 'data', 'checksums', 'run')
+# Where a checkpoint keeps its run's config (orbax's JsonSave of the item 'run').
+RUN_RECORD = ('run', 'metadata')
 
 
 def _flatten(tree: Any) -> Dict[str, Any]:
@@ -101,6 +104,13 @@ def _retention(keep: int, best_metric: Optional[str]) -> dict:
       [newest, best]), best_fn=value, best_mode='max')
 
 
+def _describe_difference(saved: dict, config, differ: List[str]) -> str:
+  """'seed=1 where this run has seed=0' for the first three differing keys."""
+  ours = workdir_lib.as_dict(config)
+  return (f'{", ".join(f"{k}={_get(saved, k)!r}" for k in differ[:3])} where this run has '
+          f'{", ".join(f"{k}={_get(ours, k)!r}" for k in differ[:3])}')
+
+
 def _free_name(path: str, suffix: str) -> str:
   """`path + suffix`, or with a number after it if that is taken (nothing set aside before is
   overwritten)."""
@@ -127,6 +137,8 @@ class Checkpointer:
         # directory that never counts as a checkpoint; a writer removes those when it opens.
         cleanup_tmp_directories=not read_only)
     self._set_aside_unopenable(writer=not read_only)
+    if not read_only and config is not None:
+      self._check_origins()
     self._manager = self._open()
 
   def _set_aside_unopenable(self, writer: bool) -> None:
@@ -165,6 +177,53 @@ class Checkpointer:
           logging.warning('The checkpoint at step %s is unreadable (its metrics file is not a '
                           'JSON object); moved to %s, falling back to the previous one.', name,
                           target)
+
+  def _check_origins(self) -> None:
+    """Training never resumes from, nor lets the keep policy delete, a checkpoint it cannot show
+    is this run's (each records the run's config, `run/`):
+    - one without a record (written before records existed, or copied from such a run) is
+      refused in one line, every file left as it is; `python -m launch.adopt_checkpoints`
+      records the workdir's run in those that are its own;
+    - when no recorded one is this run's, the workdir is refused in one line naming the keys
+      (config.json changed after they were written, or the directory holds another run's);
+    - else each other run's is moved to `<step>.foreign` (set aside, never deleted)."""
+    if not os.path.isdir(self.directory):
+      return
+    unrecorded, foreign, own = [], {}, []
+    for name in sorted((n for n in os.listdir(self.directory) if n.isdigit()), key=int):
+      path = os.path.join(self.directory, name, *RUN_RECORD)
+      if not os.path.exists(path):
+        unrecorded.append(int(name))
+        continue
+      try:
+        with open(path, encoding='utf-8') as f:
+          saved = json.load(f)
+      except (OSError, ValueError, UnicodeDecodeError) as e:
+        saved = e
+      if not isinstance(saved, dict):
+        self._set_aside(int(name), f'corrupt (its run record is unreadable: {saved})'[:300],
+                        reopen=False)
+        continue
+      differ = workdir_lib.identifying(workdir_lib.differing_keys(saved, self._config),
+                                       self._config)
+      if differ:
+        foreign[int(name)] = _describe_difference(saved, self._config, differ)
+      else:
+        own.append(int(name))
+    if unrecorded:
+      raise errors.CheckpointError(
+          f'the checkpoint(s) at step(s) {unrecorded} in {self.directory} carry no record of '
+          'the run that wrote them (gan_jax before such records, or copied in), so training '
+          'will not resume from or delete them: if they are this run\'s, record it in them with '
+          f'`python -m launch.adopt_checkpoints --workdir={os.path.dirname(self.directory)}`, '
+          'else move them out of checkpoints/')
+    if foreign and not own:
+      raise errors.WorkdirError(
+          f'no checkpoint in {self.directory} is this run\'s: they were written with '
+          f'{next(iter(foreign.values()))}; if config.json was edited after they were written, '
+          'restore it, else choose a new --workdir')
+    for step, difference in foreign.items():
+      self._set_aside(step, f'of another run ({difference})', suffix='.foreign', reopen=False)
 
   def _open(self) -> ocp.CheckpointManager:
     return ocp.CheckpointManager(self.directory, options=self._options, item_names=_ITEMS)
@@ -258,13 +317,11 @@ class Checkpointer:
     state, data_state = restored['state'], restored['data']
     if 'run' in items:
       saved = restored['run']
-      differ = workdir_lib.identifying(
-          workdir_lib.differing_keys(saved if isinstance(saved, dict) else {}, self._config),
-          self._config)
+      saved = saved if isinstance(saved, dict) else {}
+      differ = workdir_lib.identifying(workdir_lib.differing_keys(saved, self._config),
+                                       self._config)
       if differ:
-        raise ForeignCheckpoint(
-            f'{", ".join(f"{k}={_get(saved, k)!r}" for k in differ[:3])} where this run has '
-            f'{", ".join(f"{k}={_get(workdir_lib.as_dict(self._config), k)!r}" for k in differ[:3])}')
+        raise ForeignCheckpoint(_describe_difference(saved, self._config, differ))
     inside = getattr(state, 'step', None)
     inside = None if inside is None else int(np.asarray(jax.device_get(inside)))
     if inside is not None and inside != step:
@@ -301,7 +358,7 @@ class Checkpointer:
           f'({len(missing)} parameters missing, {len(unexpected)} unexpected, e.g. {example}): '
           'the code or config that wrote it differs; use that version, or a new --workdir')
 
-  def _set_aside(self, step: int, why: str, suffix: str = '.corrupt') -> None:
+  def _set_aside(self, step: int, why: str, suffix: str = '.corrupt', reopen: bool = True) -> None:
     source = os.path.join(self.directory, str(step))
     if not os.path.lexists(source):  # Vanished meanwhile (another process removed it).
       logging.warning('The checkpoint at step %d vanished while it was read; falling back to the '
@@ -312,8 +369,9 @@ class Checkpointer:
         os.rename(source, target)
       logging.warning('The checkpoint at step %d is %s; moved to %s, falling back to the previous '
                       'one.', step, why, target)
-    self._manager.close()
-    self._manager = self._open()
+    if reopen:
+      self._manager.close()
+      self._manager = self._open()
 
   def wait(self) -> None:
     with self._storage_errors():
