@@ -115,8 +115,9 @@ class StopRequest:
     del frame
     name = signal.Signals(signum).name
     every = ' on every process' if self._processes > 1 else ''
+    again = ' (Ctrl-C again to stop at once, without it)' if signum == signal.SIGINT else ''
     logging.warning('%s: checkpointing%s at the end of this call, then exiting%s.', name, every,
-                    ' (Ctrl-C again to stop at once, without it)' if signum == signal.SIGINT else '')
+                    again)
     self._local = self._local or signum
     if self._processes == 1:
       self.signum = self._local

@@ -4,7 +4,9 @@ For each row whose metric was evaluated during training (a metric with a `curve_
 Parzen test LL), one figure: that number against epochs, one line per seed (from each run's
 metrics.jsonl), the published value with its ± band, the real-data reference as a line, and
 each seed's selected checkpoint marked; and the first seed's Fig. 2 (samples beside their
-nearest training example) of its selected checkpoint.
+nearest training example) of its selected checkpoint. Rows that name a comparison
+(tables.Row.compare) share one more figure: a metric against epochs, each row's mean over its
+seeds with a ± s.e. band, the real data as a line.
 """
 import os
 import re
@@ -145,6 +147,78 @@ def row_figure(path: str, label: str, metric: str, key: str, published: str,
   return whole
 
 
+def seed_statistics(curves: List[Tuple[np.ndarray, np.ndarray]]) -> Tuple[np.ndarray, ...]:
+  """(epochs, mean, s.e.) over the seeds' (epochs, values) at the epochs every seed logged
+  (rounded to 1e-6); s.e. = sample std / sqrt(n), NaN for one seed."""
+  rounded = [{round(float(e), 6): float(v) for e, v in zip(*c)} for c in curves]
+  epochs = np.array(sorted(set.intersection(*(set(r) for r in rounded))), dtype=np.float64)
+  values = np.array([[r[e] for e in epochs] for r in rounded], dtype=np.float64)
+  n = len(curves)
+  se = values.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(len(epochs), np.nan)
+  return epochs, values.mean(axis=0), se
+
+
+def comparison_figure(path: str, title: str, metric: str, key: str,
+                      series: List[Tuple[str, List[Dict]]],
+                      reference: Optional[float]) -> Optional[Dict[str, Tuple[np.ndarray, ...]]]:
+  """Draws to `path` `metric`'s `key` against epochs for several rows: each row's mean over its
+  seeds with a ± s.e. band, and the real data as a line. Returns {label: (epochs, mean, s.e.)}
+  as drawn, or None when no row logged the key."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use('Agg')
+  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  scalar = f'eval/{metric}/{key}'
+  drawn = {}
+  for label, results in series:
+    curves = []
+    for result in results:
+      steps, values = curve(result['workdir'], scalar)
+      per_epoch = steps_per_epoch(result['workdir'])
+      if len(steps) and per_epoch:
+        curves.append((steps / per_epoch, values))
+    if curves:
+      drawn[label] = (*seed_statistics(curves), len(curves))
+  if not drawn:
+    return None
+  fig, ax = plt.subplots(figsize=(7.5, 4.5))
+  for label, (epochs, mean, se, n) in drawn.items():
+    (line,) = ax.plot(epochs, mean, marker='o', ms=3, label=f'{label} (mean of {n} seed(s))')
+    if n > 1:
+      ax.fill_between(epochs, mean - se, mean + se, color=line.get_color(), alpha=0.2)
+  if reference is not None:
+    ax.axhline(reference, color='k', ls='--', lw=1, label=f'real data ({reference:.2f})')
+  ax.set_xlabel('epoch')
+  ax.set_ylabel(f'{metric} {key}')
+  ax.set_title(f'{title}: {key} during training (± s.e. over seeds)', fontsize=10)
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  try:
+    with records.atomic(path) as tmp:
+      fig.savefig(tmp, dpi=100)
+  finally:
+    plt.close(fig)
+  return {label: value[:3] for label, value in drawn.items()}
+
+
+def _comparisons(out: str, folder: str, rows: List[Dict]) -> List[str]:
+  """The figures of rows that name one (tables.Row.compare), and their Markdown lines."""
+  groups = {}
+  for entry in rows:
+    if entry['row'].compare and not entry.get('error') and entry['results']:
+      groups.setdefault(entry['row'].compare, []).append(entry)
+  lines = []
+  for (title, metric, key), entries in groups.items():
+    real = [e for e in entries if e['row'].real_data]
+    reference = (real[0]['results'][0]['summary'].get('reference', {}).get(metric, {}).get(key)
+                 if real else None)
+    series = [(e['row'].label, e['results']) for e in entries if not e['row'].real_data]
+    file = f'{_slug(title)}_{metric}_{key}.png'
+    if comparison_figure(os.path.join(out, file), title, metric, key, series, reference):
+      lines += [f'![{title}: {metric} {key} against epochs]({folder}/{file})', '']
+  return lines
+
+
 def figures_markdown(table_path: str, rows: List[Dict]) -> List[str]:
   """Writes every row's figures into <table>_files/ beside `table_path`; the Markdown lines
   that embed them (relative paths)."""
@@ -173,4 +247,4 @@ def figures_markdown(table_path: str, rows: List[Dict]) -> List[str]:
       shutil.copyfile(fig2, os.path.join(out, file))
       lines += [f'![{row.label}, seed {first["seed"]}: Fig. 2 at step {selected} (samples; '
                 f'rightmost column: the nearest training example)]({folder}/{file})', '']
-  return lines
+  return lines + _comparisons(out, folder, rows)

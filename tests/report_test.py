@@ -81,3 +81,46 @@ def test_figures_are_embedded_beside_the_table(tmp_path):
                       'gan_parzen_files/gan_mnist_fig2_seed0.png']
   for relative in embedded:
     assert os.path.exists(os.path.join(tmp_path, 'tables', relative))
+
+
+def _fid_run(tmp_path, name, values):
+  """A stopped run logging the classifier FID every epoch (100 steps an epoch)."""
+  workdir = tmp_path / name
+  os.makedirs(workdir)
+  with open(workdir / 'metrics.jsonl', 'w') as f:
+    for epoch, value in enumerate(values, 1):
+      f.write(json.dumps({'step': 100 * epoch, 'eval/classifier/fid': value}) + '\n')
+  with open(workdir / 'stop.json', 'w') as f:
+    json.dump({'step': 100 * len(values), 'epoch': float(len(values))}, f)
+  reference = {'reference': {'classifier': {'fid': 1.5}}}
+  return {'workdir': str(workdir), 'seed': 0, 'summary': reference}
+
+
+def test_the_comparison_figure_draws_each_row_s_mean_and_standard_error_over_seeds(tmp_path):
+  """GAN vs DFM: per epoch, the mean over seeds and s.e. = std (ddof 1) / sqrt(n), computed
+  here from the numbers written; epochs not every seed reached are left out; the real-data
+  row is the line, from its summary's reference."""
+  gan = [_fid_run(tmp_path, 'gan0', [30.0, 20.0, 10.0]), _fid_run(tmp_path, 'gan1', [34.0, 22.0]),
+         _fid_run(tmp_path, 'gan2', [32.0, 27.0, 11.0])]
+  dfm = [_fid_run(tmp_path, 'dfm0', [25.0, 15.0, 12.0])]
+  compare = ('Fashion 32', tables.CLASSIFIER, 'fid')
+  rows = [tables.Row('real', 'fashion_mnist_32_gan', (tables.CLASSIFIER,), real_data=True,
+                     compare=compare),
+          tables.Row('GAN', 'fashion_mnist_32_gan', (tables.CLASSIFIER,), compare=compare),
+          tables.Row('DFM', 'fashion_mnist_32_dfm', (tables.CLASSIFIER,), compare=compare)]
+  results = [[_fid_run(tmp_path, 'real', [1.5])], gan, dfm]
+  table = str(tmp_path / 'tables' / 'offline.md')
+  lines = report.figures_markdown(table, [{'row': r, 'results': s}
+                                          for r, s in zip(rows, results)])
+  assert lines == ['![Fashion 32: classifier fid against epochs]'
+                   '(offline_files/fashion_32_classifier_fid.png)', '']
+  drawn = report.comparison_figure(str(tmp_path / 'f.png'), 'Fashion 32', 'classifier', 'fid',
+                                   [('GAN', gan), ('DFM', dfm)], 1.5)
+  epochs, mean, se = drawn['GAN']
+  np.testing.assert_array_equal(epochs, [1.0, 2.0])
+  np.testing.assert_allclose(mean, [32.0, 23.0])
+  second = np.std([20.0, 22.0, 27.0], ddof=1)
+  np.testing.assert_allclose(se, [2.0 / np.sqrt(3), second / np.sqrt(3)])
+  epochs, mean, se = drawn['DFM']
+  np.testing.assert_array_equal(mean, [25.0, 15.0, 12.0])
+  assert np.isnan(se).all()  # One seed: no band.

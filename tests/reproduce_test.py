@@ -252,6 +252,7 @@ def test_the_config_cell_names_the_images_and_fid_its_reference():
   assert 'P 0.700, R 0.600 (inception); D 0.900, C 0.800 (inception)' in line
 
 
+@pytest.mark.slow  # ~30 s: two rows of five seeds trained one by one, then as populations.
 def test_on_an_accelerator_a_rows_seeds_train_as_one_population(tmp_path, monkeypatch):
   """(The accelerator stood in for: trains_populations() says yes.) The seeds' workdirs are the
   table's, and each seed's numbers are those of its separate run (the loop form on a CPU:
