@@ -62,6 +62,17 @@ def curve(workdir: str, key: str) -> Tuple[np.ndarray, np.ndarray]:
   return steps, np.array([by_step[s] for s in steps], dtype=np.float64)
 
 
+def _save(fig, path: str) -> None:
+  """Writes the figure to `path` atomically and closes it."""
+  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  fig.tight_layout()
+  try:
+    with records.atomic(path) as tmp:
+      fig.savefig(tmp, dpi=100)
+  finally:
+    plt.close(fig)
+
+
 def _slug(text: str) -> str:
   return re.sub(r'[^a-z0-9]+', '_', text.lower()).strip('_')
 
@@ -138,12 +149,7 @@ def row_figure(path: str, label: str, metric: str, key: str, published: str,
   axes[0].set_title(f'{label}: {key} during training (★ the checkpoint selected)', fontsize=10)
   axes[1].set_title('the second half of training', fontsize=10)
   axes[0].legend(fontsize=8, loc='lower right')
-  fig.tight_layout()
-  try:
-    with records.atomic(path) as tmp:
-      fig.savefig(tmp, dpi=100)
-  finally:
-    plt.close(fig)
+  _save(fig, path)
   return whole
 
 
@@ -192,12 +198,7 @@ def comparison_figure(path: str, title: str, metric: str, key: str,
   ax.set_title(f'{title}: {key} during training (± s.e. over seeds)', fontsize=10)
   ax.grid(alpha=0.3)
   ax.legend(fontsize=8)
-  fig.tight_layout()
-  try:
-    with records.atomic(path) as tmp:
-      fig.savefig(tmp, dpi=100)
-  finally:
-    plt.close(fig)
+  _save(fig, path)
   return {label: value[:3] for label, value in drawn.items()}
 
 
