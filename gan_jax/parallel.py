@@ -14,8 +14,12 @@ JAX 0.8.)
 Multi-process runs (TPU pods, several GPU hosts) call `jax.distributed.initialize` first: with
 explicit flags, or from the environment of a TPU pod, an srun step or an Open MPI world.
 """
+import atexit
 import functools
 import os
+import sys
+import threading
+import time
 from typing import Any, Optional
 
 from absl import logging
@@ -57,10 +61,11 @@ def initialize(coordinator_address: str = '', num_processes: int = 0,
 
   Explicit arguments (the --coordinator_address/--num_processes/--process_id flags) win; else a
   TPU pod or a known cluster environment is detected and jax reads the rest from it.
-  `heartbeat_timeout_seconds` (--heartbeat_timeout_seconds): how long the coordination service
-  waits for a silent process (a host gone without closing its connections) before it declares
-  it lost and ends the others (jax aborts them: a C++ log, exit 134). A process that dies on a
-  live host closes its connections, and the others end within seconds (lost_peer).
+  `heartbeat_timeout_seconds` (--heartbeat_timeout_seconds): the coordination service's; jax
+  aborts the other processes (a C++ log, exit 134) when one is silent that long. Before that, at
+  half of it, _watch_peers ends them in one line, exit 1 (a host gone without closing its
+  connections, or frozen). A process that dies on a live host closes its connections, and the
+  others end within seconds (lost_peer).
   """
   explicit = bool(coordinator_address) or num_processes > 1
   if not explicit and _cluster_processes() <= 1:
@@ -77,6 +82,66 @@ def initialize(coordinator_address: str = '', num_processes: int = 0,
   jax.distributed.initialize(**kwargs)
   logging.info('Process %d of %d; %d local and %d global devices.', jax.process_index(),
                jax.process_count(), jax.local_device_count(), jax.device_count())
+  threading.Thread(target=_watch_peers, args=(heartbeat_timeout_seconds / 2,), daemon=True,
+                   name='gan_jax-peers').start()
+  # A process that ends on its own says so first (before jax's shutdown barrier), so that the
+  # others, still evaluating or writing, do not take it for lost.
+  atexit.register(_say_done)
+
+
+_DONE = 'done'
+
+
+def _say_done() -> None:
+  from jax._src import distributed  # pylint: disable=g-import-not-at-top
+  try:
+    distributed.global_state.client.key_value_set(f'gan_jax/alive/{jax.process_index()}', _DONE,
+                                                  allow_overwrite=True)
+  except Exception:  # pylint: disable=broad-except  (the service already gone: nothing to tell)
+    pass
+
+
+def _watch_peers(limit: float) -> None:
+  """Ends this process in one line when another process of the run shows no sign of life for
+  `limit` seconds (half the coordination service's heartbeat timeout, which would otherwise
+  abort it with a C++ log): a host gone without closing its connections, or frozen. Each
+  process raises its own counter in the service's key-value store about every limit / 5
+  seconds; a counter that stops rising, or a store that cannot be reached, is a lost peer."""
+  from jax._src import distributed  # pylint: disable=g-import-not-at-top  (the client jax made)
+  client, me, count = distributed.global_state.client, jax.process_index(), jax.process_count()
+  seen = {}  # peer -> (its last counter, when it last rose)
+  beat = 0
+  while True:
+    now = time.monotonic()
+    try:
+      beat += 1
+      client.key_value_set(f'gan_jax/alive/{me}', str(beat), allow_overwrite=True)
+      for peer in range(count):
+        if peer == me:
+          continue
+        value = client.key_value_try_get(f'gan_jax/alive/{peer}')
+        if value == _DONE:
+          continue
+        if value != seen.get(peer, (None,))[0]:
+          seen[peer] = (value, now)
+        elif now - seen[peer][1] > limit:
+          _lost(f'process {peer} showed no sign of life for {limit:.0f} s (its host is gone or '
+                'frozen)')
+    except Exception as e:  # pylint: disable=broad-except  (the service itself unreachable)
+      if 'NOT_FOUND' not in str(e):  # (A peer that has not written yet.)
+        _lost(f'the coordination service cannot be reached ({str(e).splitlines()[0][:160]})')
+    time.sleep(limit / 5)
+
+
+def _lost(why: str) -> None:
+  print(f'gan_jax: error: {_lost_message(why)}', file=sys.stderr, flush=True)
+  os._exit(1)  # pylint: disable=protected-access  (no shutdown barrier: a peer is gone)
+
+
+def _lost_message(why: str) -> str:
+  return (f'process {jax.process_index()} lost another process of the run ({why}); it stopped '
+          'without a checkpoint of the steps since the last one: when every process can run '
+          'again, start the same command on each to resume from the last checkpoint')
 
 
 # What jax's runtime errors say when a collective or the coordination service lost a process
@@ -93,10 +158,7 @@ def lost_peer(error: BaseException) -> Optional[errors.PeerLostError]:
       or 'RESOURCE_EXHAUSTED' in text or not any(m in text for m in _LOST_PEER_MARKERS)):
     return None
   first = next((line.strip() for line in text.splitlines() if line.strip()), '')[:200]
-  return errors.PeerLostError(
-      f'process {jax.process_index()} lost another process of the run ({first}); it stopped '
-      'without a checkpoint of the steps since the last one: when every process can run '
-      'again, start the same command on each to resume from the last checkpoint')
+  return errors.PeerLostError(_lost_message(first))
 
 
 def is_primary() -> bool:

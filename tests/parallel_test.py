@@ -174,14 +174,14 @@ def test_sigterm_checkpoints_and_the_same_command_resumes(tmp_path):
   assert logged[-3:] == [steps[0] + 1, steps[0] + 2, steps[0] + 3]
 
 
-def _two_processes(workdir, num_train_steps=100000):
+def _two_processes(workdir, num_train_steps=100000, *flags):
   """`gan_jax.main` on tests/tiny_config.py as two processes of one run (one device each)."""
   coordinator = f'127.0.0.1:{_free_port()}'
   command = [sys.executable, '-m', 'gan_jax.main', '--config=tests/tiny_config.py',
              f'--workdir={workdir}', f'--config.num_train_steps={num_train_steps}',
              '--config.checkpoint_every_steps=100000', '--config.log_every_steps=50',
              '--config.sample_every_steps=100000', f'--coordinator_address={coordinator}',
-             '--num_processes=2']
+             '--num_processes=2', *flags]
   return [subprocess.Popen(command + [f'--process_id={i}'], cwd=ROOT, env=uncached_env(_env(1)),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
           for i in range(2)]
@@ -237,6 +237,29 @@ def test_a_killed_process_ends_the_other_in_seconds_with_one_line(tmp_path):
   assert last.startswith('gan_jax: error: process 0 lost another process of the run ('), last
   assert 'Traceback' not in stderr
   procs[1].communicate()
+
+
+@pytest.mark.slow
+def test_a_frozen_process_ends_the_other_within_half_the_heartbeat_timeout_in_one_line(tmp_path):
+  """SIGSTOP of process 1 (a host gone without closing its connections): process 0 ends with
+  one line and exit 1 once process 1's counter has not risen for half the heartbeat timeout
+  (before: jax's coordination service aborted it at the timeout, a C++ log and exit 134)."""
+  workdir = tmp_path / 'run'
+  procs = _two_processes(workdir, 100000, '--heartbeat_timeout_seconds=10')
+  _wait_until_training(workdir, procs)
+  procs[1].send_signal(signal.SIGSTOP)
+  start = time.monotonic()
+  try:
+    _, stderr = procs[0].communicate(timeout=120)
+  finally:
+    procs[1].send_signal(signal.SIGCONT)
+    procs[1].kill()
+    procs[1].communicate()
+  assert time.monotonic() - start < 10  # Within the 10 s after which jax would abort it.
+  assert procs[0].returncode == 1, stderr[-3000:]
+  assert stderr.strip().splitlines()[-1].startswith(
+      'gan_jax: error: process 0 lost another process of the run (process 1 showed no sign of '
+      'life for 5 s')
 
 
 def test_only_a_runtime_error_of_a_lost_process_is_called_one(monkeypatch):
