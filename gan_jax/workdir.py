@@ -71,6 +71,13 @@ def check_usable(workdir: str) -> None:
 
 def changed_keys(workdir: str, config):
   """Config keys whose values differ from workdir/config.json (None if there is none)."""
+  saved = read_config(workdir)
+  return None if saved is None else differing_keys(saved, config)
+
+
+def read_config(workdir: str):
+  """workdir/config.json as a dict; None if there is none; a one-line WorkdirError if it
+  cannot be read or holds no config."""
   path = os.path.join(workdir, 'config.json')
   if not os.path.exists(path):
     return None
@@ -86,7 +93,7 @@ def changed_keys(workdir: str, config):
   if not isinstance(saved, dict):
     raise errors.WorkdirError(f'{path} does not hold a config (a JSON object); restore it or '
                               'choose a new --workdir')
-  return differing_keys(saved, config)
+  return saved
 
 
 def as_dict(config) -> dict:

@@ -25,6 +25,7 @@ from gan_jax import checkpointing
 from gan_jax import errors
 from gan_jax import lock
 from gan_jax import records
+from gan_jax import workdir as workdir_lib
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'The run\'s workdir (holding config.json and checkpoints/).')
@@ -33,18 +34,11 @@ flags.DEFINE_string('workdir', None, 'The run\'s workdir (holding config.json an
 def adopt(workdir: str) -> List[int]:
   """Writes workdir/config.json as the run record of each checkpoint without one; returns
   their steps."""
-  config_path = os.path.join(workdir, 'config.json')
-  try:
-    with open(config_path, encoding='utf-8') as f:
-      config = json.load(f)
-  except FileNotFoundError:
-    raise errors.WorkdirError(f'{config_path} does not exist: without the run\'s config there '
-                              'is nothing to record; give the workdir of a gan_jax run') from None
-  except (OSError, ValueError) as e:
-    raise errors.WorkdirError(f'{config_path} is unreadable ({str(e)[:200]}); restore it '
-                              'first') from None
-  if not isinstance(config, dict):
-    raise errors.WorkdirError(f'{config_path} does not hold a config (a JSON object)')
+  config = workdir_lib.read_config(workdir)
+  if config is None:
+    raise errors.WorkdirError(f'{os.path.join(workdir, "config.json")} does not exist: without '
+                              'the run\'s config there is nothing to record; give the workdir of '
+                              'a gan_jax run')
   directory = os.path.join(workdir, 'checkpoints')
   steps = sorted(int(n) for n in (os.listdir(directory) if os.path.isdir(directory) else ())
                  if n.isdigit() and os.path.isdir(os.path.join(directory, n)))
