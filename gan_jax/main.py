@@ -28,6 +28,7 @@ from gan_jax import errors
 from gan_jax import evaluate
 from gan_jax import library_logs
 from gan_jax import parallel
+from gan_jax import population
 from gan_jax import train
 
 FLAGS = flags.FLAGS
@@ -134,6 +135,7 @@ def main(argv):
   library_logs.install()
   try:
     interrupts.arm()
+    population.check_workdir(FLAGS.workdir, FLAGS.config, FLAGS.mode)
     if FLAGS.mode == 'train':
       parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id,
                           FLAGS.heartbeat_timeout_seconds)

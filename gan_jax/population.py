@@ -1,7 +1,8 @@
 """A table row's seeds trained as one program (config.seeds, e.g. --config.seeds=0,1,2).
 
 Each seed is the run a single-seed command of that seed would make: its own init, noise, dropout
-and data order, its own workdir `<workdir>/seed=N` holding exactly what that command writes (its
+and data order, its own workdir (`<workdir>/seed=N`, or --workdir with `{seed}` replaced by N,
+as launch.sweep names its points: `--workdir=runs/lr=0.1,seed={seed}`) holding exactly what that command writes (its
 config.json has seed=N and no seeds), so `--mode=eval`, `launch.reproduce` and `--progress`
 read it unchanged and it resumes alone as well. Each seed keeps its own stopping rule and ends
 at its own step; an ended seed is frozen while the others train on.
@@ -52,6 +53,13 @@ def parse_seeds(seeds) -> List[int]:
   return parsed
 
 
+def beats_processes(platform: str) -> bool:
+  """Whether a population trains a row's seeds faster than one process per core does: on an
+  accelerator. On a CPU the processes win (README, Benchmarks: 569 seed-epochs an hour against
+  the population's 516 on the 2-core CPU), and launch/cpu_seeds.sh runs them."""
+  return platform != 'cpu'
+
+
 def resolve_form(form: str) -> str:
   errors.require(form in FORMS, f'config.population_form={form!r} is unknown; use one of '
                  f'{list(FORMS)}')
@@ -70,14 +78,31 @@ def seed_config(config, seed: int):
   return single
 
 
+SEED_SLOT = '{seed}'
+
+
 def seed_workdir(workdir: str, seed: int) -> str:
+  """A seed's workdir: --workdir with its {seed} replaced (launch.sweep's names, e.g.
+  runs/lr=0.1,seed={seed}), or <workdir>/seed=N when it has none."""
+  if SEED_SLOT in workdir:
+    return workdir.replace(SEED_SLOT, str(seed))
   return os.path.join(workdir, f'seed={seed}')
+
+
+def check_workdir(workdir: str, config, mode: str) -> None:
+  """A {seed} in --workdir names the seeds' workdirs of a population; anything else with one
+  would make a directory literally named so."""
+  if SEED_SLOT in workdir and (mode != 'train' or not config.get('seeds')):
+    instead = ('give --config.seeds=0,1,2 to train those seeds as one population, or'
+               if mode == 'train' else 'evaluate each seed\'s workdir; give')
+    raise errors.ConfigError(f'--workdir={workdir} has {SEED_SLOT}, which names the seeds\' '
+                             f'workdirs of a population; {instead} one workdir without it')
 
 
 def train(config, workdir: str, seed_workdirs: Optional[Sequence[str]] = None):
   """Trains the seeds of `config.seeds` together; returns their final states (host copies).
-  Each seed's workdir is <workdir>/seed=N, or `seed_workdirs` in the order of config.seeds
-  (launch.reproduce's names: <root>/<experiment>/<overrides>,seed=N)."""
+  Each seed's workdir is seed_workdir(workdir, N), or `seed_workdirs` in the order of
+  config.seeds (launch.reproduce's names: <root>/<experiment>/<overrides>,seed=N)."""
   seeds = parse_seeds(config.seeds)
   form = resolve_form(config.get('population_form', 'auto'))
   configs = [seed_config(config, s) for s in seeds]

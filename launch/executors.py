@@ -94,6 +94,15 @@ def run_local(runs: Sequence[plan.Run], max_parallel: int) -> List[Failure]:
   return sorted(failures, key=lambda failure: runs.index(failure[0]))
 
 
+def platform(env=None) -> str:
+  """The JAX platform ('cpu', 'gpu', 'tpu') a point started here would train on, asked of a
+  process of its own, so that this one holds no accelerator memory."""
+  probe = subprocess.run([sys.executable, '-c', 'import jax; print(jax.default_backend())'],
+                         env=env, capture_output=True, text=True, check=False)
+  lines = probe.stdout.split()
+  return lines[-1] if probe.returncode == 0 and lines else 'cpu'
+
+
 def run_tpu_pod(runs: Sequence[plan.Run], tpu: TpuPod) -> List[Failure]:
   """Runs the points one after another, each on all workers of the TPU VM at once."""
   failures = []
@@ -107,8 +116,13 @@ def run_tpu_pod(runs: Sequence[plan.Run], tpu: TpuPod) -> List[Failure]:
 
 
 def _run_one_local(run: plan.Run, env, index: int, total: int) -> int:
-  os.makedirs(run.workdir, exist_ok=True)
-  log_path = os.path.join(run.workdir, 'sweep.log')
+  os.makedirs(run.log_dir, exist_ok=True)
+  log_path = os.path.join(run.log_dir, 'sweep.log')
+  for member in run.members[1:]:  # A population's one log, in its first seed's workdir.
+    os.makedirs(member.workdir, exist_ok=True)
+    with open(os.path.join(member.workdir, 'sweep.log'), 'a', encoding='utf-8') as f:
+      f.write(f'# {time.strftime("%Y-%m-%d %H:%M:%S")} trained in the population {run.name}; '
+              f'its log: {log_path}\n')
   _report(f'[{index}/{total}] {run.name}: started, log {log_path}')
   start, status = time.monotonic(), 0
   with open(log_path, 'a', encoding='utf-8') as log:

@@ -9,7 +9,7 @@ import importlib.util
 import os
 import re
 import shlex
-from typing import Any, Dict, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import ml_collections
 
@@ -30,6 +30,13 @@ class Run:
   point: Dict[str, Any]  # The overrides, each value of its field's type.
   invocations: Tuple[Tuple[str, ...], ...]  # Arguments after `python`: -m gan_jax.main ...
   config: ml_collections.ConfigDict = dataclasses.field(compare=False, repr=False)
+  # A population (populations()): the points it trains, whose workdirs hold its runs' output.
+  members: Tuple['Run', ...] = ()
+
+  @property
+  def log_dir(self) -> str:
+    """Where the executor writes sweep.log: the point's workdir, a population's first seed's."""
+    return self.members[0].workdir if self.members else self.workdir
 
   def shell(self, python: str = 'python') -> str:
     """The invocations as one shell command, each after the previous one succeeded."""
@@ -112,3 +119,43 @@ def plan(config_spec: str, root: str,
     invocations = tuple(base + tuple(extra) + tuple(point_flags) for extra in invocation_flags)
     runs.append(Run(name, workdir, point, invocations, point_config))
   return runs
+
+
+_SENTINEL = 7_919_000_000_000_003  # A seed no sweep gives, to find where a name holds the seed.
+
+
+def populations(runs: Sequence[Run]) -> List[Run]:
+  """The runs with every group of points that differ only in `seed` merged into one Run that
+  trains the group as one population (gan_jax/population.py: --config.seeds=0,1,2 and a
+  --workdir whose {seed} names exactly the points' workdirs), then runs each point's other
+  invocations (--mode=eval) in turn. Order is kept; lone points and points whose names cannot
+  take a {seed} (a name shortened with a hash) stay as they are."""
+  from gan_jax import population  # pylint: disable=g-import-not-at-top  (it imports JAX)
+  groups: Dict[Tuple, List[Run]] = {}
+  for run in runs:
+    rest = tuple((k, repr(v)) for k, v in sorted(run.point.items()) if k != 'seed')
+    groups.setdefault(rest if 'seed' in run.point else (id(run),), []).append(run)
+  merged = []
+  for run in runs:
+    group = next(g for g in groups.values() if run in g)
+    if len(group) < 2:
+      merged.append(run)
+      continue
+    if run is not group[0]:
+      continue
+    parent = os.path.dirname(run.workdir)
+    name = overrides.name({**run.point, 'seed': _SENTINEL}).replace(
+        f'seed={_SENTINEL}', f'seed={population.SEED_SLOT}')
+    template = os.path.join(parent, name)
+    if any(population.seed_workdir(template, r.point['seed']) != r.workdir for r in group):
+      merged.extend(group)
+      continue
+    seeds = ','.join(str(r.point['seed']) for r in group)
+    train, *_ = run.invocations
+    base = tuple(a for a in train if not a.startswith(('--workdir=', '--config.seed=')))
+    population_train = base + (f'--workdir={template}', f'--config.seeds={seeds}')
+    evaluations = tuple(args for r in group for args in r.invocations[1:])
+    merged.append(Run(f'{name.replace(population.SEED_SLOT, "{" + seeds + "}")}', template,
+                      {k: v for k, v in run.point.items() if k != 'seed'},
+                      (population_train,) + evaluations, run.config, tuple(group)))
+  return merged

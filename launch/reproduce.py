@@ -144,11 +144,11 @@ def _leave_out_missing(config, row: tables.Row, runlocal: bool) -> Dict[str, str
 
 def trains_populations() -> bool:
   """Whether a row's seeds train as one population (gan_jax/population.py) before each is
-  evaluated: on an accelerator. On a CPU one process per core is faster (README, Benchmarks:
-  569 seed-epochs an hour against the population's 516 on this 2-core CPU), which
-  launch/cpu_seeds.sh does; launch.reproduce then trains the seeds one after another."""
+  evaluated: where that beats one process per core (an accelerator); on a CPU
+  launch/cpu_seeds.sh trains them, and launch.reproduce then takes the seeds one after another."""
   import jax  # pylint: disable=g-import-not-at-top  (JAX: after flags)
-  return jax.devices()[0].platform != 'cpu'
+  from gan_jax import population  # pylint: disable=g-import-not-at-top
+  return population.beats_processes(jax.devices()[0].platform)
 
 
 def train_population(row: tables.Row, root: str, runlocal: bool, inception_weights: str,

@@ -15,7 +15,11 @@ Executors:
                        or with --print_as=tpu_pod the gcloud command of --executor=tpu_pod
                        (preceded by commented commands that copy the checkout to the workers).
   --executor=local     runs the points here, --max_parallel at a time; each point's output goes to
-                       <workdir>/sweep.log; exits 1 naming the failed points if any failed.
+                       <workdir>/sweep.log; exits 1 naming the failed points if any failed. On
+                       an accelerator, points that differ only in seed train as one population
+                       (gan_jax/population.py, one process: --config.seeds=0,1,2 and
+                       --workdir=.../lr=0.1,seed={seed}), each seed in its point's workdir; its
+                       log is the first seed's sweep.log. --populations=yes/no decides it.
   --executor=tpu_pod   runs the points one after another on every worker of TPU VM --tpu_name:
                        gcloud compute tpus tpu-vm ssh NAME [--zone=Z] [--project=P] --worker=all \
                          --command='cd gan_jax && . .venv/bin/activate && python -m gan_jax.main
@@ -60,6 +64,10 @@ flags.DEFINE_bool('then_eval', False, 'After training a point, run --mode=eval o
 flags.DEFINE_bool('all_checkpoints', False, 'Evaluate every kept checkpoint (passed to eval).')
 flags.DEFINE_integer('max_parallel', 1, 'local: points run at once (each uses every core).',
                      lower_bound=1)
+flags.DEFINE_enum('populations', 'auto', ['auto', 'yes', 'no'],
+                  'Points that differ only in seed train as one population (one process, '
+                  '--config.seeds): auto = with --executor=local on an accelerator, where that '
+                  'is faster than a process per point (on a CPU it is not: README, Benchmarks).')
 flags.DEFINE_string('tpu_name', None, 'tpu_pod: the TPU VM to run on.')
 flags.DEFINE_string('zone', '', 'tpu_pod: its zone (default: gcloud config compute/zone).')
 flags.DEFINE_string('project', '', 'tpu_pod: its project (default: gcloud config core/project).')
@@ -105,6 +113,20 @@ def _tpu_pod():
   return executors.TpuPod(FLAGS.tpu_name, FLAGS.zone, FLAGS.project, FLAGS.repo_dir)
 
 
+def _as_populations(target: str) -> bool:
+  if FLAGS.populations == 'no' or FLAGS.mode == 'eval':
+    return False
+  if target == 'tpu_pod':
+    if FLAGS.populations == 'yes':
+      raise plan.SweepError('--populations=yes trains the seeds in one process on one machine; '
+                            'use it with --executor=local (or print), not on a TPU pod')
+    return False
+  if FLAGS.populations == 'yes':
+    return True
+  from gan_jax import population  # pylint: disable=g-import-not-at-top  (it imports JAX)
+  return FLAGS.executor == 'local' and population.beats_processes(executors.platform())
+
+
 def run() -> None:
   """Plans every point (failing before anything runs), then hands the runs to the executor."""
   config_spec = _config_spec()
@@ -114,6 +136,8 @@ def run() -> None:
     raise plan.SweepError('gcloud is not installed here; install the Google Cloud CLI, or see '
                           'the commands with --executor=print --print_as=tpu_pod')
   runs = plan.plan(config_spec, FLAGS.root, _invocation_flags())
+  if _as_populations(target):
+    runs = plan.populations(runs)
   if FLAGS.executor == 'print':
     executors.print_commands(runs, tpu)
     return

@@ -104,6 +104,22 @@ def test_a_seed_of_a_population_resumes_alone(tmp_path):
   assert_states_identical(straight, resumed)
 
 
+def test_a_seed_slot_in_the_workdir_names_each_seeds_workdir(tmp_path):
+  # launch.sweep's names: a population of the points lr=1,seed=0 and lr=1,seed=1.
+  states = train.train_and_evaluate(_config('0,1', num_train_steps=2),
+                                    str(tmp_path / 'lr=1,seed={seed}'))
+  assert sorted(os.listdir(tmp_path)) == ['lr=1,seed=0', 'lr=1,seed=1']
+  for seed, state in zip((0, 1), states):
+    with open(tmp_path / f'lr=1,seed={seed}' / 'config.json') as f:
+      assert json.load(f)['seed'] == seed
+    assert _records(tmp_path / f'lr=1,seed={seed}')[-1]['step'] == int(state.step) == 2
+  population.check_workdir(str(tmp_path / 'seed={seed}'), _config('0,1'), 'train')
+  for config, mode, fix in ((_config(), 'train', 'give --config.seeds=0,1,2'),
+                            (_config('0,1'), 'eval', "evaluate each seed's workdir")):
+    with pytest.raises(errors.ConfigError, match=r'--workdir=w/seed=\{seed\} has \{seed\}.*' + fix):
+      population.check_workdir('w/seed={seed}', config, mode)
+
+
 def test_bad_seeds_and_forms_are_one_line_errors(tmp_path):
   for seeds in ('0,0', 'a,b', '-1', ','):
     with pytest.raises(errors.ConfigError, match='must be distinct integers >= 0'):

@@ -305,3 +305,63 @@ def test_local_executor_trains_each_point_in_its_workdir(tmp_path):
     assert config['optimizer']['learning_rate'] == rate and config['num_train_steps'] == 2
     assert (workdir / 'checkpoints' / '2').is_dir()
     assert 'python -m gan_jax.main' in (workdir / 'sweep.log').read_text()
+
+
+def test_points_that_differ_only_in_seed_merge_into_populations(tmp_path):
+  spec = write_experiment(tmp_path, "grid.product({'optimizer.learning_rate': (1e-3, 2e-3)}, "
+                          "seed=(0, 1, 2)) + grid.product(batch_size=(8,))")
+  runs = plan.plan(spec, '/r', ((), ('--mode=eval',)))
+  merged = plan.populations(runs)
+  assert [r.name for r in merged] == ['optimizer.learning_rate=0.001,seed={0,1,2}',
+                                      'optimizer.learning_rate=0.002,seed={0,1,2}', 'batch_size=8']
+  assert merged[2] == runs[6]  # A point alone stays as it was.
+  for population_run, members in ((merged[0], runs[0:3]), (merged[1], runs[3:6])):
+    assert population_run.members == tuple(members)
+    train, *evaluations = population_run.invocations
+    template = train[train.index(f'--workdir={population_run.workdir}')].split('=', 1)[1]
+    assert template.endswith(',seed={seed}')
+    # The population's {seed} workdir names exactly the points' workdirs, and it trains what
+    # the points' own commands train: the same flags, seed for seeds.
+    assert [template.replace('{seed}', str(s)) for s in (0, 1, 2)] == [r.workdir for r in members]
+    assert parse_like_main(train).seeds == '0,1,2'
+    member_config = parse_like_main(members[0].invocations[0])
+    population_config = parse_like_main(train)
+    with population_config.unlocked():
+      population_config.seeds, population_config.seed = '', 0
+    assert population_config == member_config
+    assert evaluations == [r.invocations[1] for r in members]
+    assert population_run.log_dir == members[0].workdir
+  # A name shortened with a hash cannot hold {seed}: those points run one by one.
+  long_points = "grid.product({'eval.classifier_dir': ('/x' * 150,)}, seed=(0, 1))"
+  long_runs = plan.plan(write_experiment(tmp_path, long_points), '/r')
+  assert plan.populations(long_runs) == list(long_runs)
+
+
+@pytest.mark.slow
+def test_local_executor_trains_a_seeds_population_as_the_points_alone(tmp_path):
+  spec = write_experiment(tmp_path, 'grid.product(seed=(0, 1))')
+  roots = {flag: tmp_path / flag for flag in ('yes', 'no')}
+  for flag, root in roots.items():
+    result = run_sweep(f'--config={spec}:runlocal', '--executor=local', f'--populations={flag}',
+                       f'--root={root}')
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ('[1/1] seed={0,1}: done' in result.stdout) == (flag == 'yes'), result.stdout
+  for seed in (0, 1):
+    together, alone = (roots[f] / 'swept-runlocal' / f'seed={seed}' for f in ('yes', 'no'))
+    for name in ('config.json', 'metrics.jsonl'):
+      drop = re.compile(r'"[a-z_/]*(second|per_sec|time)[a-z_]*": [0-9.e+-]+,? ?')
+      assert drop.sub('', (together / name).read_text()) == drop.sub('', (alone / name).read_text())
+    assert sorted(os.listdir(together / 'checkpoints')) == sorted(os.listdir(alone / 'checkpoints'))
+  log = (roots['yes'] / 'swept-runlocal' / 'seed=0' / 'sweep.log').read_text()
+  assert '--config.seeds=0,1' in log
+  assert 'trained in the population seed={0,1}' in (
+      roots['yes'] / 'swept-runlocal' / 'seed=1' / 'sweep.log').read_text()
+
+
+def test_populations_on_a_tpu_pod_are_a_one_line_error():
+  result = run_sweep('--config=experiments/toy_ring_gan.py', '--executor=print',
+                     '--print_as=tpu_pod', '--tpu_name=pod', '--populations=yes')
+  assert result.returncode == 1 and result.stdout == ''
+  assert result.stderr.strip().splitlines()[-1] == (
+      'launch.sweep: error: --populations=yes trains the seeds in one process on one machine; '
+      'use it with --executor=local (or print), not on a TPU pod')
