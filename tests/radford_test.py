@@ -119,25 +119,60 @@ def test_the_sub_pixel_transposed_convolution_is_flax_s(shape, padding, flax_pad
     np.testing.assert_allclose(got, want, atol=1e-4)
 
 
-@pytest.mark.parametrize('shape', [(2, 8, 6, 3), (1, 5, 7, 2)])
-def test_d_s_stride_2_convolution_and_its_gradients_are_the_plain_convolution_s(shape):
-  """subpixel.release_conv at stride 2 (the input gradient computed as the sub-pixel transposed
-  convolution on even sizes; odd sizes take the plain path): output and both gradients equal
-  jax's differentiation of Theano's convolution written out (flipped kernel, padded (1, 1))."""
+@pytest.mark.parametrize('stride, shape, outputs', [
+    (2, (2, 8, 6, 3), 4), (2, (1, 5, 7, 2), 4),  # Sub-pixel input gradient; odd: the plain path.
+    (1, (2, 6, 5, 2), 19), (1, (1, 5, 7, 3), 4)])  # tap_gradient's kernel gradient; XLA's.
+def test_d_s_convolutions_and_their_gradients_are_the_plain_convolution_s(stride, shape, outputs):
+  """subpixel.release_conv at strides 2 and 1: output and both gradients equal jax's
+  differentiation of Theano's convolution written out (flipped kernel, padded (1, 1))."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   from gan_jax.models import subpixel  # pylint: disable=g-import-not-at-top
   rng = np.random.default_rng(3)
   x = jnp.asarray(rng.standard_normal(shape), jnp.float32)
-  kernel = jnp.asarray(rng.standard_normal((3, 3, shape[-1], 4)), jnp.float32)
+  kernel = jnp.asarray(rng.standard_normal((3, 3, shape[-1], outputs)), jnp.float32)
 
   def theano(x, kernel):
-    return jax.lax.conv_general_dilated(x, kernel[::-1, ::-1], (2, 2), ((1, 1), (1, 1)),
+    return jax.lax.conv_general_dilated(x, kernel[::-1, ::-1], (stride, stride), ((1, 1), (1, 1)),
                                         dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
 
   expected = theano(x, kernel)
-  np.testing.assert_allclose(subpixel.release_conv(x, kernel, 2), expected, atol=1e-5)
+  np.testing.assert_allclose(subpixel.release_conv(x, kernel, stride), expected, atol=1e-5)
   weights = jnp.asarray(rng.standard_normal(expected.shape), jnp.float32)
   grads = [jax.grad(lambda x, k: jnp.sum(f(x, k) * weights), argnums=(0, 1))(x, kernel)
-           for f in (lambda x, k: subpixel.release_conv(x, k, 2), theano)]
+           for f in (lambda x, k: subpixel.release_conv(x, k, stride), theano)]
   for got, want in zip(grads[0], grads[1]):
     np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+@pytest.mark.parametrize('channels, outputs, k', [(5, 3, 3), (2, 7, 3), (1, 30, 5), (4, 4, 3)])
+def test_tap_gradient_s_kernel_gradient_is_the_convolution_s(channels, outputs, k):
+  """tap_gradient.kernel_gradient (dy shifted when O <= C, else x: im2col) against jax's
+  differentiation of the convolution, odd sizes; and the layer's numbers are nn.ConvTranspose's
+  and nn.Conv's at stride 1, 'SAME', with their 'kernel' parameter."""
+  import flax.linen as nn  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from gan_jax.models import tap_gradient  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(4)
+  x = jnp.asarray(rng.standard_normal((2, 6, 7, channels)), jnp.float32)
+  dy = jnp.asarray(rng.standard_normal((2, 6, 7, outputs)), jnp.float32)
+  kernel = jnp.asarray(rng.standard_normal((k, k, channels, outputs)), jnp.float32)
+
+  def conv(x, w):
+    return jax.lax.conv_general_dilated(x, w, (1, 1), 'SAME',
+                                        dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+
+  dx, dw = jax.vjp(conv, x, kernel)[1](dy)
+  np.testing.assert_allclose(tap_gradient.kernel_gradient(x, dy, k), dw, rtol=1e-5, atol=1e-4)
+  ours_dx, ours_dw = jax.vjp(tap_gradient.conv, x, kernel)[1](dy)
+  np.testing.assert_array_equal(ours_dx, dx)  # XLA's own input gradient.
+  np.testing.assert_allclose(ours_dw, dw, rtol=1e-5, atol=1e-4)
+  assert tap_gradient.shifts_pay(channels, outputs, k) == (k * k * min(channels, outputs) <=
+                                                           max(channels, outputs))
+  for flax_layer in (nn.ConvTranspose(outputs, (k, k), padding='SAME', use_bias=False),
+                     nn.Conv(outputs, (k, k), padding='SAME', use_bias=False)):
+    variables = flax_layer.init(jax.random.PRNGKey(1), x)
+    ours = tap_gradient.Conv(outputs, kernel_size=k)
+    assert jax.tree.map(jnp.shape, ours.init(jax.random.PRNGKey(1), x)) == jax.tree.map(
+        jnp.shape, variables)
+    np.testing.assert_allclose(ours.apply(variables, x), flax_layer.apply(variables, x),
+                               atol=1e-5)

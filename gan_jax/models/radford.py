@@ -43,6 +43,7 @@ from gan_jax import errors
 from gan_jax.models.mlp import ACTIVATIONS
 from gan_jax.models.mlp import check_activation
 from gan_jax.models import subpixel
+from gan_jax.models import tap_gradient
 from gan_jax.models.normalization import batch_norm
 
 _INIT = nn.initializers.normal(0.02)  # DCGAN: weights from N(0, 0.02²).
@@ -118,12 +119,10 @@ class RadfordGenerator(nn.Module):
       if stride == 2:  # nn.ConvTranspose's numbers and parameter, as a sub-pixel convolution.
         h = subpixel.ConvTransposeStride2(features, kernel_init=_INIT, name=f'deconv_{i}',
                                           padding='release' if release else 'same')(h)
-      else:  # Stride 1, padded (1, 1): the release's and flax's are the same.
-        h = nn.ConvTranspose(features, _KERNEL, padding='SAME', use_bias=False,
-                             kernel_init=_INIT, name=f'deconv_{i}')(h)
+      else:  # Stride 1, padded (1, 1): the release's and flax's are the same, nn.ConvTranspose's.
+        h = tap_gradient.Conv(features, kernel_init=_INIT, name=f'deconv_{i}')(h)
       h = nn.relu(norm(f'deconv_{i}_bn')(h))
-    h = nn.ConvTranspose(channels, _KERNEL, padding='SAME', use_bias=False, kernel_init=_INIT,
-                         name='output')(h)
+    h = tap_gradient.Conv(channels, kernel_init=_INIT, name='output')(h)
     images = ACTIVATIONS[self.output_activation](h)
     low, high = pixel_range(self.output_activation)
     return (images - low) / (high - low) if low else images  # On [0, 1], as gan_jax's images.

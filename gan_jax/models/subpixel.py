@@ -22,6 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gan_jax.models import tap_gradient
+
 # (tap t, phase a) -> kernel row, 3 being the zero row, and the 2x2 convolution's padding.
 # 'same' (flax's): tap 0 reads x[m - 1], tap 1 x[m]: y[2m] = x[m-1] w0 + x[m] w2, y[2m+1] = x[m] w1.
 # 'release' (Theano's deconv with border (1, 1), the transposed convolution padded (1, 2)): tap 0
@@ -128,8 +130,11 @@ release_conv_stride2.defvjp(_forward, _backward)
 
 
 def release_conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
-  """_release_conv; at stride 2 on even sizes (each of the DCGANs' layers) release_conv_stride2:
-  the same numbers, a faster input gradient."""
+  """_release_conv, the same numbers; at stride 2 on even sizes (each of the DCGANs' layers)
+  release_conv_stride2, a faster input gradient; at stride 1 tap_gradient.conv of the flipped
+  kernel, a faster kernel gradient where it pays (D's first layer)."""
   if stride == 2 and x.shape[1] % 2 == 0 and x.shape[2] % 2 == 0:
     return release_conv_stride2(x, kernel)
+  if stride == 1:
+    return tap_gradient.conv(x, kernel[::-1, ::-1])
   return _release_conv(x, kernel, stride)
