@@ -2,8 +2,8 @@
 
 Each seed is the run a single-seed command of that seed would make: its own init, noise, dropout
 and data order, its own workdir (`<workdir>/seed=N`, or --workdir with `{seed}` replaced by N,
-as launch.sweep names its points: `--workdir=runs/lr=0.1,seed={seed}`) holding exactly what that command writes (its
-config.json has seed=N and no seeds), so `--mode=eval`, `launch.reproduce` and `--progress`
+as launch.sweep names its points: `--workdir=runs/lr=0.1,seed={seed}`) holding exactly what that
+command writes (its config.json has seed=N and no seeds), so `--mode=eval`, `launch.reproduce` and `--progress`
 read it unchanged and it resumes alone as well. Each seed keeps its own stopping rule and ends
 at its own step; an ended seed is frozen while the others train on.
 

@@ -51,10 +51,12 @@ from gan_jax import records
 from gan_jax import workdir as workdir_lib
 from gan_jax.data import tfds_source
 from launch import fetch_data
+from launch import milestones
 from launch import overrides
 from launch import plan
 from launch import progress as progress_lib
 from launch import report
+from launch import sigma_protocols
 from launch import tables
 
 FLAGS = flags.FLAGS
@@ -195,13 +197,15 @@ def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_we
     # Every kept checkpoint where a metric selects among them; else the last is the result.
     summary = evaluate.evaluate(config, workdir,
                                 all_checkpoints=bool(metrics.selection_key(config)))
+    # The kept checkpoints under three σ protocols (launch/sigma_protocols.py), where asked.
+    protocols = sigma_protocols.score_workdir(config, workdir) if row.sigma_protocols else None
   stop = records.read(os.path.join(workdir, 'stop.json'))  # (Torn: rewritten by training.)
   return {'summary': summary, 'workdir': workdir, 'seed': seed, 'steps': int(state.step),
           'epochs': stop.get('epoch'), 'stopped_by': stop.get('stopped_by'),
           'seconds': report.train_seconds(workdir), 'stand_in': stand_in,
           'hardware': records.read(os.path.join(workdir, 'hardware.json')).get(
               'description', 'not recorded'),
-          'not_computed': not_computed,
+          'not_computed': not_computed, 'sigma_protocols': protocols,
           'data': tfds_source.describe(config.data) if config.data.source == 'tfds' else ''}
 
 
@@ -285,6 +289,13 @@ def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
   if progress:  # Each seed against the stopping rule.
     lines += ['', *[f'- {e["row"].label}, seed {r["seed"]} ({r["stopped_by"]}): {r["standing"]}'
                     for e in rows for r in e['results'] if r.get('standing')]]
+  for entry in rows:
+    row = entry['row']
+    if row.milestones and entry['results']:
+      workdirs = {r['seed']: _workdir(entry['root'], row, r['seed'], runlocal)
+                  for r in entry['results']}
+      lines += ['', *milestones.markdown(row.label, row.published, workdirs, row.milestones,
+                                         *row.metrics[:1])]
   if table.note:
     lines += ['', table.note]
   if any(r.get('stopped_by') == 'early_stopping' for e in rows for r in e['results']):
@@ -351,10 +362,25 @@ def reproduce(name: str, root: str, runlocal: bool, inception_weights: str, fetc
   command = 'python -m launch.reproduce ' + ' '.join(sys.argv[1:])
   text = markdown(name, table, rows, runlocal, command, progress)
   if output:
+    for entry in rows:
+      if entry['results'] and all(r.get('sigma_protocols') for r in entry['results']):
+        text += '\n' + sigma_protocol_table(entry, output)
+  if output:
     figures = report.figures_markdown(output, rows)
     if figures:
       text += '\n## Curves and samples\n\n' + '\n'.join(figures)
   return text, [r for r in rows if r.get('error')]
+
+
+def sigma_protocol_table(entry: Dict, output: str) -> str:
+  """A row's kept checkpoints under the three σ protocols (scored by run_seed), written beside
+  the table as <table>-sigma_protocols.md; returns its Markdown."""
+  results = entry['results']
+  text = '\n'.join(sigma_protocols.markdown(
+      entry['row'].label, {r['seed']: r['sigma_protocols'] for r in results},
+      {r['seed']: report.steps_per_epoch(r['workdir']) for r in results}))
+  records.write_text(os.path.splitext(os.path.abspath(output))[0] + '-sigma_protocols.md', text)
+  return text
 
 
 @cli.one_line('launch.reproduce')

@@ -135,6 +135,19 @@ def test_runlocal_table_is_built_from_the_runs_and_reuses_them(tmp_path, monkeyp
       summary = _read(os.path.join(workdir, 'eval', 'summary.json'))
       assert f'{summary["parzen"]["test_ll"]:.2f} ± {summary["parzen"]["test_stderr"]:.2f}' in line
       assert _read(os.path.join(workdir, 'hardware.json'))['description'] in line
+  # Written beside the table: the MNIST row's kept checkpoints under the three σ protocols,
+  # the released one's column the evaluation's own numbers.
+  output = os.path.join(root, 'tables', 'gan_parzen.md')
+  only_mnist, _ = reproduce.reproduce('gan_parzen', root, runlocal=True, inception_weights='',
+                                      only=('GAN, MNIST',), output=output)
+  beside = open(os.path.join(root, 'tables', 'gan_parzen-sigma_protocols.md')).read()
+  assert beside in only_mnist and 'under three σ protocols' in beside
+  for seed in (0, 1, 2):
+    summary = _read(os.path.join(root, 'mnist_gan-runlocal', f'seed={seed}', 'eval',
+                                 'summary.json'))['parzen']
+    released = f'{summary["test_ll"]:.2f} ± {summary["test_stderr"]:.2f}'
+    assert any(line.startswith(f'| {seed} | ') and line.split(' | ')[2].startswith(released)
+               for line in beside.splitlines())
   real = next(l for l in text.splitlines() if l.startswith('| MNIST, real data'))
   reference = _read(os.path.join(root, 'mnist_gan-runlocal', 'seed=0', 'eval', 'summary.json'))
   assert f'Parzen LL {reference["reference"]["parzen"]["test_ll"]:.2f} ±' in real
