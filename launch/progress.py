@@ -89,7 +89,7 @@ def standing(config, workdir: str, seed: int, metric_names, real_data: bool = Fa
     if real_data:
       not_computed[name] = REAL_DATA
     elif found:
-      summary[name] = found
+      summary[name] = {**metrics.get(name).unlogged(config), **found}
     elif chosen is None and config.eval.every_steps and name in metrics.names(config):
       not_computed[name] = (f'no evaluation logged yet; the first is at step '
                             f'{config.eval.every_steps:,}')

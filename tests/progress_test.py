@@ -1,4 +1,5 @@
 """launch.reproduce --progress: where each seed stands, from its metrics.jsonl, touching nothing."""
+import dataclasses
 import json
 import os
 import subprocess
@@ -137,3 +138,24 @@ def test_progress_table_reports_the_seeds_started_and_writes_nothing_in_them(tmp
                                      only=['GAN, MNIST'], progress=True)
   assert [r['row'].label for r in failed] == ['GAN, MNIST', 'GAN, MNIST, z ~ N(0, I)']
   assert 'no seed has started' in text
+
+
+def test_a_progress_cell_of_a_feature_space_metric_names_its_space(tmp_path):
+  """KID, precision / recall and density / coverage log only numbers during training; the cell
+  names their space from the config (a progress table of the Fashion-MNIST rows crashed on it)."""
+  row = next(r for r in tables.TABLES['offline'].rows
+             if r.label == 'Fashion-MNIST 32x32, Radford DCGAN')
+  config = reproduce.run_config(row, 0, False, '')
+  workdir = str(tmp_path / 'seed=0')
+  os.makedirs(workdir)
+  with open(os.path.join(workdir, 'metrics.jsonl'), 'w') as f:
+    f.write(json.dumps({'step': 781, 'epoch': 1.0, 'steps_per_sec': 1.0,
+                        'eval/kid/kid': 0.5, 'eval/kid/kid_std': 0.1,
+                        'eval/precision_recall/precision': 0.7,
+                        'eval/precision_recall/recall': 0.3}) + '\n')
+  got = progress.standing(config, workdir, 0, ('kid', 'precision_recall'))
+  assert got['summary']['kid'] == {'space': config.eval.kid_space, 'kid': 0.5, 'kid_std': 0.1}
+  cell = reproduce.format_metrics(dataclasses.replace(row, metrics=('kid', 'precision_recall')),
+                                  [got])
+  assert cell == (f'KID ({config.eval.kid_space}) ×1000 500.00 ± 100.00; '
+                  f'P 0.700, R 0.300 ({config.eval.pr_space})')

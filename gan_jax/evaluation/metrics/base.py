@@ -108,6 +108,13 @@ class Metric:
     """The metric's part of a table cell, over one result per seed."""
     raise NotImplementedError
 
+  @classmethod
+  def unlogged(cls, config) -> Dict[str, Any]:
+    """The result's fields that table_cell reads and `scalars` does not log during training (a
+    progress table rebuilds results from metrics.jsonl), from the config that computed them."""
+    del config
+    return {}
+
 
 def spread(values: List[float], within: Optional[float], digits: int) -> str:
   """One seed: value ± its within-run uncertainty; several: mean ± std over seeds."""

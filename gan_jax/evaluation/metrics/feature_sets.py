@@ -23,6 +23,10 @@ class FeatureSetMetric(base.Metric):
     return config.eval[f'{cls.prefix}_space']
 
   @classmethod
+  def unlogged(cls, config) -> Dict[str, Any]:
+    return {'space': cls.space_of(config)}
+
+  @classmethod
   def validate(cls, config) -> None:
     ev, space = config.eval, cls.space_of(config)
     if space not in context_lib.SPACES:
