@@ -129,8 +129,10 @@ def populations(runs: Sequence[Run]) -> List[Run]:
   trains the group as one population (gan_jax/population.py: --config.seeds=0,1,2 and a
   --workdir whose {seed} names exactly the points' workdirs), then runs each point's other
   invocations (--mode=eval) in turn. Order is kept; lone points and points whose names cannot
-  take a {seed} (a name shortened with a hash) stay as they are."""
+  take a {seed} (a name shortened with a hash), or one of whose workdirs trained on the host
+  pipeline, stay as they are."""
   from gan_jax import population  # pylint: disable=g-import-not-at-top  (it imports JAX)
+  from gan_jax import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
   groups: Dict[Tuple, List[Run]] = {}
   for run in runs:
     rest = tuple((k, repr(v)) for k, v in sorted(run.point.items()) if k != 'seed')
@@ -147,8 +149,9 @@ def populations(runs: Sequence[Run]) -> List[Run]:
     name = overrides.name({**run.point, 'seed': _SENTINEL}).replace(
         f'seed={_SENTINEL}', f'seed={population.SEED_SLOT}')
     template = os.path.join(parent, name)
-    if any(population.seed_workdir(template, r.point['seed']) != r.workdir for r in group):
-      merged.extend(group)
+    if (any(population.seed_workdir(template, r.point['seed']) != r.workdir for r in group) or
+        any(workdir_lib.recorded(r.workdir, 'data.placement') == 'host' for r in group)):
+      merged.extend(group)  # (A seed trained on the host pipeline cannot join a vmapped one.)
       continue
     seeds = ','.join(str(r.point['seed']) for r in group)
     train, *_ = run.invocations

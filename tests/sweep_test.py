@@ -331,6 +331,13 @@ def test_points_that_differ_only_in_seed_merge_into_populations(tmp_path):
     assert population_config == member_config
     assert evaluations == [r.invocations[1] for r in members]
     assert population_run.log_dir == members[0].workdir
+  # A seed whose workdir trained on the host pipeline: its group runs point by point.
+  runs = plan.plan(spec, str(tmp_path / 'r'), ((),))
+  os.makedirs(runs[1].workdir)
+  with open(os.path.join(runs[1].workdir, 'config.json'), 'w') as f:
+    json.dump({'data': {'placement': 'host'}}, f)
+  assert [r.name for r in plan.populations(runs)] == [
+      *(r.name for r in runs[0:3]), 'optimizer.learning_rate=0.002,seed={0,1,2}', 'batch_size=8']
   # A name shortened with a hash cannot hold {seed}: those points run one by one.
   long_points = "grid.product({'eval.classifier_dir': ('/x' * 150,)}, seed=(0, 1))"
   long_runs = plan.plan(write_experiment(tmp_path, long_points), '/r')
