@@ -5,8 +5,10 @@ previous one succeeded. Executors return the failed runs with their exit status;
 does not stop the others.
 """
 import concurrent.futures
+import contextlib
 import dataclasses
 import os
+import queue
 import shlex
 import signal
 import subprocess
@@ -68,14 +70,23 @@ def print_commands(runs: Sequence[plan.Run], tpu: TpuPod = None) -> None:
     print(_join_ssh(tpu.ssh_run(run)))
 
 
-def run_local(runs: Sequence[plan.Run], max_parallel: int) -> List[Failure]:
-  """Runs the points in a pool of max_parallel processes; each writes <workdir>/sweep.log."""
+def run_local(runs: Sequence[plan.Run], max_parallel: int, pin: bool = False) -> List[Failure]:
+  """Runs the points in a pool of max_parallel processes; each writes <workdir>/sweep.log.
+  pin: each process on a core of its own (of the first max_parallel this process may use), as
+  launch/cpu_seeds.sh: on a CPU, faster than processes that share every core (README,
+  Benchmarks)."""
   env = dict(os.environ)
   if max_parallel > 1:  # Processes sharing one accelerator: allocate memory on demand.
     env.setdefault('XLA_PYTHON_CLIENT_PREALLOCATE', 'false')
+  cores = None
+  if pin:
+    cores = queue.Queue()
+    for core in sorted(os.sched_getaffinity(0))[:max_parallel]:
+      cores.put(core)
+    max_parallel = cores.qsize()
   failures = []
   with concurrent.futures.ThreadPoolExecutor(max_workers=max_parallel) as pool:
-    futures = {pool.submit(_run_one_local, run, env, i, len(runs)): run
+    futures = {pool.submit(_run_one_local, run, env, i, len(runs), cores): run
                for i, run in enumerate(runs, 1)}
     try:
       for future in concurrent.futures.as_completed(futures):
@@ -115,7 +126,7 @@ def run_tpu_pod(runs: Sequence[plan.Run], tpu: TpuPod) -> List[Failure]:
   return failures
 
 
-def _run_one_local(run: plan.Run, env, index: int, total: int) -> int:
+def _run_one_local(run: plan.Run, env, index: int, total: int, cores=None) -> int:
   os.makedirs(run.log_dir, exist_ok=True)
   log_path = os.path.join(run.log_dir, 'sweep.log')
   for member in run.members[1:]:  # A population's one log, in its first seed's workdir.
@@ -123,15 +134,22 @@ def _run_one_local(run: plan.Run, env, index: int, total: int) -> int:
     with open(os.path.join(member.workdir, 'sweep.log'), 'a', encoding='utf-8') as f:
       f.write(f'# {time.strftime("%Y-%m-%d %H:%M:%S")} trained in the population {run.name}; '
               f'its log: {log_path}\n')
-  _report(f'[{index}/{total}] {run.name}: started, log {log_path}')
+  core = cores.get() if cores else None
+  where = '' if core is None else f' on core {core}'
+  _report(f'[{index}/{total}] {run.name}: started{where}, log {log_path}')
   start, status = time.monotonic(), 0
-  with open(log_path, 'a', encoding='utf-8') as log:
+  with contextlib.ExitStack() as held, open(log_path, 'a', encoding='utf-8') as log:
+    if core is not None:
+      held.callback(cores.put, core)
     for args in run.invocations:
       log.write(f'# {time.strftime("%Y-%m-%d %H:%M:%S")} {shlex.join(["python", *args])}\n')
       log.flush()
       with _RUNNING_LOCK:
         process = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT,
                                    env=env)
+        if core is not None:  # (Before its threads start: they inherit the main thread's.)
+          with contextlib.suppress(ProcessLookupError):  # (Already ended: its status says.)
+            os.sched_setaffinity(process.pid, {core})
         _RUNNING.add(process)
       try:
         status = process.wait()

@@ -14,8 +14,9 @@ Executors:
   --executor=print     prints one shell command per point and runs nothing: gan_jax.main itself,
                        or with --print_as=tpu_pod the gcloud command of --executor=tpu_pod
                        (preceded by commented commands that copy the checkout to the workers).
-  --executor=local     runs the points here, --max_parallel at a time; each point's output goes to
-                       <workdir>/sweep.log; exits 1 naming the failed points if any failed. On
+  --executor=local     runs the points here, --max_parallel at a time (on a CPU each on a core of
+                       its own, as launch/cpu_seeds.sh: at most one per core); each point's
+                       output goes to <workdir>/sweep.log; exits 1 naming the failed points. On
                        an accelerator, points that differ only in seed train as one population
                        (gan_jax/population.py, one process: --config.seeds=0,1,2 and
                        --workdir=.../lr=0.1,seed={seed}), each seed in its point's workdir; its
@@ -40,6 +41,7 @@ from gan_jax import cli  # pylint: disable=g-bad-import-order
 
 if __name__ == '__main__':
   cli.install()  # A Ctrl-C from here on ends in one line.
+import functools
 import os
 import shutil
 import sys
@@ -62,7 +64,8 @@ flags.DEFINE_string('root', 'workdirs', 'Each point runs in <root>/<experiment>/
 flags.DEFINE_enum('mode', 'train', ['train', 'eval'], 'gan_jax.main --mode of each point.')
 flags.DEFINE_bool('then_eval', False, 'After training a point, run --mode=eval on it.')
 flags.DEFINE_bool('all_checkpoints', False, 'Evaluate every kept checkpoint (passed to eval).')
-flags.DEFINE_integer('max_parallel', 1, 'local: points run at once (each uses every core).',
+flags.DEFINE_integer('max_parallel', 1, 'local: points run at once (on a CPU each pinned to a '
+                     'core of its own, at most one per core; else each uses every core).',
                      lower_bound=1)
 flags.DEFINE_enum('populations', 'auto', ['auto', 'yes', 'no'],
                   'Points that differ only in seed train as one population (one process, '
@@ -124,7 +127,12 @@ def _as_populations(target: str) -> bool:
   if FLAGS.populations == 'yes':
     return True
   from gan_jax import population  # pylint: disable=g-import-not-at-top  (it imports JAX)
-  return FLAGS.executor == 'local' and population.beats_processes(executors.platform())
+  return FLAGS.executor == 'local' and population.beats_processes(_platform())
+
+
+@functools.lru_cache(maxsize=None)
+def _platform() -> str:
+  return executors.platform()
 
 
 def run() -> None:
@@ -142,7 +150,9 @@ def run() -> None:
     executors.print_commands(runs, tpu)
     return
   if FLAGS.executor == 'local':
-    failures = executors.run_local(runs, FLAGS.max_parallel)
+    # On a CPU, points side by side each get a core of their own (launch/cpu_seeds.sh's way).
+    pin = FLAGS.max_parallel > 1 and _platform() == 'cpu'
+    failures = executors.run_local(runs, FLAGS.max_parallel, pin=pin)
   else:
     failures = executors.run_tpu_pod(runs, tpu)
   if failures:

@@ -237,6 +237,7 @@ def test_an_optional_metric_without_its_input_does_not_stop_the_table(tmp_path, 
     raise errors.DatasetUnavailableError('stopped here by the test')
 
   monkeypatch.setattr(reproduce, 'run_seed', run_seed)
+  monkeypatch.setattr(reproduce, 'train_on_cores', lambda *args: False)  # (Hours of training.)
   text, failed = reproduce.reproduce('offline', str(tmp_path), runlocal=False,
                                      inception_weights='', only=['Fashion-MNIST 32x32'])
   assert reached == [('fashion_mnist_32_gan', 0), ('fashion_mnist_32_gan', 0),
@@ -307,3 +308,40 @@ def test_a_row_trained_before_on_the_host_pipeline_trains_seed_by_seed(tmp_path,
     json.dump({'data': {'placement': 'host'}}, f)
   assert not reproduce.train_population(row, str(tmp_path), True, '')
   assert sorted(os.listdir(tmp_path / 'toy_ring_gan-runlocal')) == ['seed=0']  # Nothing trained.
+
+
+@pytest.mark.slow  # ~40 s: a row of five seeds trained twice.
+def test_on_a_cpu_a_rows_seeds_train_one_process_per_core(tmp_path, monkeypatch, capsys):
+  """On this 2-core CPU the seeds train as pinned processes, two at a time, with exactly the
+  config run_seed then evaluates (it finds them trained); the numbers are those of training in
+  this process."""
+  only = ['Ring of 8 Gaussians, GAN']
+  on_cores, failed = reproduce.reproduce('offline', str(tmp_path / 'cores'), runlocal=True,
+                                         inception_weights='', only=only)
+  assert not failed
+  started = [line for line in capsys.readouterr().out.splitlines() if 'started on core' in line]
+  cores = sorted(os.sched_getaffinity(0))
+  if len(cores) > 1:  # Five seeds of each of the two rows the label selects, pinned.
+    assert len(started) == 10
+    assert {int(line.split('started on core ')[1].split(',')[0]) for line in started} == set(
+        cores[:5])
+  else:  # One core: nothing to gain, trained in this process.
+    assert not started
+  monkeypatch.setattr(reproduce, 'train_on_cores', lambda *args: False)
+  here, _ = reproduce.reproduce('offline', str(tmp_path / 'here'), runlocal=True,
+                                inception_weights='', only=only)
+  for label in ('Ring of 8 Gaussians, GAN |', 'Ring of 8 Gaussians, GAN + DFM |'):
+    row = lambda text: next(l for l in text.splitlines() if l.startswith(f'| {label}'))
+    cells = lambda text: [row(text).split(' | ')[i] for i in (2, 4, 5)]
+    assert cells(on_cores) == cells(here) and 'modes' in cells(here)[0]
+  for seed in range(5):
+    workdirs = [tmp_path / where / 'toy_ring_gan-runlocal' / f'seed={seed}'
+                for where in ('cores', 'here')]
+    assert not (workdirs[1] / 'sweep.log').exists()
+    if len(cores) > 1:
+      log = (workdirs[0] / 'sweep.log').read_text()
+      assert f'python -m gan_jax.main --config={reproduce.REPO_ROOT}/experiments/' in log
+      assert (f'--config.seed={seed}' in log) == (seed != 0)  # (0: the experiment's own.)
+    records = [[{k: v for k, v in json.loads(line).items() if 'per_sec' not in k}
+                for line in (w / 'metrics.jsonl').read_text().splitlines()] for w in workdirs]
+    assert records[0] == records[1]
