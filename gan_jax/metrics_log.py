@@ -88,6 +88,13 @@ def read(path: str) -> List[dict]:
   return records
 
 
+def last_of_each_step(path: str) -> List[dict]:
+  """read(path) with one record per step, the last logged (a resumed run may log a step
+  twice), in step order."""
+  by_step = {r['step']: r for r in read(path)}
+  return [by_step[step] for step in sorted(by_step)]
+
+
 def truncate(path: str, step: Optional[int]) -> List[dict]:
   """Rewrites `path` (atomically) without records after `step` and without torn lines, if it
   holds any; returns the records kept."""

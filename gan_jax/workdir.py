@@ -101,9 +101,14 @@ def as_dict(config) -> dict:
   return json.loads(config.to_json_best_effort())
 
 
+def flattened(config) -> dict:
+  """The config as config.json holds it, by dotted key ('eval.metrics': a list)."""
+  return _flatten(as_dict(config))
+
+
 def differing_keys(saved: dict, config):
   """Keys whose values differ between a saved config (a dict read from JSON) and `config`."""
-  new = _flatten(as_dict(config))
+  new = flattened(config)
   # An added key counts as its old value only where the config has it (data.pad: IDX sources).
   old = {**{k: v for k, v in ADDED_KEYS.items() if k in new},
          **{RENAMED_KEYS.get(k, k): v for k, v in _flatten(saved).items()}}

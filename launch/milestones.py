@@ -27,13 +27,6 @@ class Score:
   step: int
 
 
-def _logged(workdir: str) -> List[dict]:
-  """metrics.jsonl's records, the last of each step, in step order."""
-  by_step = {r['step']: r for r in metrics_log.read(os.path.join(workdir, 'metrics.jsonl'))
-             if isinstance(r.get('step'), int)}
-  return [by_step[s] for s in sorted(by_step)]
-
-
 def at_epoch(logged: Sequence[dict], step: int, metric: str, selection: str, score: str
              ) -> Optional[Tuple[Score, Score]]:
   """(newest, best by validation) at `step`, or None when the run has no evaluation there yet."""
@@ -66,7 +59,8 @@ def markdown(label: str, published: str, workdirs: Dict[int, str], epochs: Seque
            f'mean ± s.e. across the seeds that reached the epoch. Published: {published}.', '',
            '| epoch | seeds | newest: mean ± s.e. | best by validation: mean ± s.e. | per seed: '
            'newest / best (its epoch) | best seed |', '| --- | --- | --- | --- | --- | --- |']
-  logged = {seed: _logged(w) for seed, w in workdirs.items()}
+  logged = {seed: metrics_log.last_of_each_step(os.path.join(w, 'metrics.jsonl'))
+            for seed, w in workdirs.items()}
   per_epoch = {seed: report.steps_per_epoch(w) for seed, w in workdirs.items()}
   for epoch in epochs:
     found = {}

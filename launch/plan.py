@@ -133,13 +133,16 @@ def populations(runs: Sequence[Run]) -> List[Run]:
   pipeline, stay as they are."""
   from gan_jax import population  # pylint: disable=g-import-not-at-top  (it imports JAX)
   from gan_jax import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  def key(run):  # Its other overrides; a point without a seed is a group of its own.
+    rest = tuple((k, repr(v)) for k, v in sorted(run.point.items()) if k != 'seed')
+    return rest if 'seed' in run.point else (run.workdir,)
+
   groups: Dict[Tuple, List[Run]] = {}
   for run in runs:
-    rest = tuple((k, repr(v)) for k, v in sorted(run.point.items()) if k != 'seed')
-    groups.setdefault(rest if 'seed' in run.point else (id(run),), []).append(run)
+    groups.setdefault(key(run), []).append(run)
   merged = []
   for run in runs:
-    group = next(g for g in groups.values() if run in g)
+    group = groups[key(run)]
     if len(group) < 2:
       merged.append(run)
       continue

@@ -75,11 +75,9 @@ def standing(config, workdir: str, seed: int, metric_names, real_data: bool = Fa
   only by --mode=eval: its metrics are marked not computed."""
   from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top  (JAX: after flags)
   # The last record of each step counts (a resumed run may log a step twice).
-  logged = list({r['step']: r for r in metrics_log.read(os.path.join(workdir, 'metrics.jsonl'))
-                 if isinstance(r.get('step'), int)}.values())
+  logged = metrics_log.last_of_each_step(os.path.join(workdir, 'metrics.jsonl'))
   if not logged:
     return None
-  logged.sort(key=lambda r: r['step'])
   chosen = _selected(logged, metrics.selection_key(config))
   summary = {'selected_step': chosen['step'] if chosen else None}
   not_computed = {}

@@ -34,7 +34,6 @@ if __name__ == '__main__':
   cli.install()  # A Ctrl-C from here on ends in one line.
 import contextlib
 import datetime
-import importlib
 import os
 import platform
 import sys
@@ -50,19 +49,17 @@ import numpy as np
 
 from gan_jax import errors
 from gan_jax import records
-from gan_jax import workdir as workdir_lib
 from gan_jax.data import tfds_source
-from launch import executors
 from launch import fetch_data
 from launch import milestones
 from launch import overrides
 from launch import plan
 from launch import progress as progress_lib
 from launch import report
+from launch import rows as rows_lib
+from launch import seed_training
 from launch import sigma_protocols
 from launch import tables
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum('table', None, sorted(tables.TABLES), 'Which paper table to reproduce.')
@@ -83,156 +80,6 @@ flags.DEFINE_multi_string('row', [], 'Only the rows whose label contains this te
 flags.mark_flag_as_required('table')
 
 
-def run_config(row: tables.Row, seed: int, runlocal: bool, inception_weights: str,
-            data_paths: Optional[Dict[str, str]] = None):
-  module = importlib.import_module(f'experiments.{row.experiment}')
-  config = module.get_config('runlocal' if runlocal else None)
-  # runlocal keeps the tiny length: of the row's overrides, only those that make it another run.
-  config = overrides.apply(config, {**(_identifying(row) if runlocal else row.overrides),
-                                    'seed': seed})
-  if row.data_path_flag and (data_paths or {}).get(row.data_path_flag):
-    config.data.path = os.path.abspath(os.path.expanduser(data_paths[row.data_path_flag]))
-  if inception_weights:
-    config.eval.inception_weights = os.path.expanduser(inception_weights)
-  # The row's metrics are computed whatever the experiment's own list (eval.* is free to change).
-  from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top  (JAX: after flags)
-  config.eval.metrics = tuple(dict.fromkeys((*metrics.names(config), *row.metrics)))
-  return config
-
-
-def _identifying(row: tables.Row) -> Dict[str, object]:
-  """The row's overrides that make it another run than the experiment's (noise.prior), not
-  its length (gan_jax/workdir.py)."""
-  config = importlib.import_module(f'experiments.{row.experiment}').get_config()
-  return {k: row.overrides[k] for k in workdir_lib.identifying(list(row.overrides), config)}
-
-
-def _workdir(root: str, row: tables.Row, seed: int, runlocal: bool) -> str:
-  """<root>/<experiment>/seed=S; a row that is another run names its overrides as launch.sweep
-  does: <root>/<experiment>/noise.prior=normal,seed=S."""
-  spec = f'experiments/{row.experiment}.py' + (':runlocal' if runlocal else '')
-  return os.path.join(root, plan.experiment_name(spec),
-                      overrides.name({**_identifying(row), 'seed': seed}))
-
-
-def _data_available(config, row: tables.Row) -> Optional[str]:
-  """None if the training and test data can be read, else why not and what to run (one line)."""
-  from gan_jax import data  # pylint: disable=g-import-not-at-top
-  fetchable = fetch_data.fetchable(config.data)
-  try:
-    if fetchable:
-      missing = [n for n, s in fetch_data.check(fetch_data.DATASETS[fetchable],
-                                                os.path.expanduser(config.data.path)).items() if s]
-      if missing:
-        raise errors.DatasetUnavailableError(
-            f'{fetchable} is not in {config.data.path} ({", ".join(missing)}); rerun with --fetch, '
-            f'or first `python -m launch.fetch_data {fetchable} --dir={config.data.path}`')
-    for split in ('train', 'test'):
-      data.load_split(config.data, split)
-  except errors.GanJaxError as e:
-    if row.data_path_flag:
-      return (f'data not available ({e}); once you have it: `python -m launch.reproduce '
-              f'{" ".join(a for a in sys.argv[1:] if not a.startswith("--" + row.data_path_flag))}'
-              f' --{row.data_path_flag}=PATH`')
-    return str(e)
-  return None
-
-
-def _leave_out_missing(config, row: tables.Row, runlocal: bool) -> Dict[str, str]:
-  """A check of the pipeline (runlocal), or a row's optional metrics: metrics whose inputs are
-  not configured are left out of `config`; returns why, by metric, for the cell."""
-  from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top
-  optional = config.eval.metrics if runlocal else row.optional
-  not_computed = {name: metrics.get(name).missing_input(config) for name in optional}
-  not_computed = {name: why for name, why in not_computed.items() if why}
-  config.eval.metrics = tuple(n for n in config.eval.metrics if n not in not_computed)
-  return not_computed
-
-
-def trains_populations() -> bool:
-  """Whether a row's seeds train as one population (gan_jax/population.py) before each is
-  evaluated: where that beats one process per core (an accelerator); on a CPU they train one
-  process per core (train_on_cores)."""
-  import jax  # pylint: disable=g-import-not-at-top  (JAX: after flags)
-  from gan_jax import population  # pylint: disable=g-import-not-at-top
-  return population.beats_processes(jax.devices()[0].platform)
-
-
-def train_population(row: tables.Row, root: str, runlocal: bool, inception_weights: str,
-                     data_paths: Optional[Dict[str, str]] = None) -> bool:
-  """Trains the row's seeds as one population in their table workdirs, when that is the faster
-  form here and the row's data is there (else each seed trains in run_seed); True if it did."""
-  from gan_jax import population  # pylint: disable=g-import-not-at-top
-  if len(row.seeds) < 2 or row.real_data or not trains_populations():
-    return False
-  config = run_config(row, row.seeds[0], runlocal, inception_weights, data_paths)
-  _leave_out_missing(config, row, runlocal)
-  if _data_available(config, row):
-    return False  # Fetched or stood in for by run_seed, seed by seed.
-  workdirs = [_workdir(root, row, s, runlocal) for s in row.seeds]
-  if any(workdir_lib.recorded(w, 'data.placement') == 'host' for w in workdirs):
-    return False  # Trained before on the host pipeline (vmap gathers on the device): seed by seed.
-  config.seeds = ','.join(str(s) for s in row.seeds)
-  population.train(config, '', workdirs)
-  return True
-
-
-def train_on_cores(row: tables.Row, root: str, runlocal: bool, inception_weights: str,
-                   data_paths: Optional[Dict[str, str]] = None) -> bool:
-  """Trains the row's seeds one process per core, each pinned to its core (launch/executors.py,
-  as launch/cpu_seeds.sh), where that is the faster form: a CPU with several cores (README,
-  Benchmarks: 569 seed-epochs an hour against 516 for a population and ~500 for one process
-  after another on the 2-core CPU). run_seed then finds each trained and evaluates it. Each
-  process is `python -m gan_jax.main` with the flags that give exactly run_seed's config
-  (checked by parsing them back); True if it trained them this way."""
-  cores = len(os.sched_getaffinity(0))
-  if len(row.seeds) < 2 or row.real_data or cores < 2 or trains_populations():
-    return False
-  runs = []
-  for seed in row.seeds:
-    config = run_config(row, seed, runlocal, inception_weights, data_paths)
-    _leave_out_missing(config, row, runlocal)
-    if _data_available(config, row):
-      return False  # Fetched or stood in for by run_seed, seed by seed.
-    spec = os.path.join(REPO_ROOT, 'experiments', f'{row.experiment}.py') + (
-        ':runlocal' if runlocal else '')
-    flag_args = _flags_for(config, spec)
-    if flag_args is None:
-      return False
-    workdir = _workdir(root, row, seed, runlocal)
-    runs.append(plan.Run(f'seed={seed}', workdir, {'seed': seed}, (
-        ('-m', 'gan_jax.main', f'--config={spec}', f'--workdir={workdir}', *flag_args),), config))
-  failures = executors.run_local(runs, min(cores, len(runs)), pin=True)
-  if failures:
-    raise errors.GanJaxError('; '.join(f'{r.name} failed (exit {status}): see '
-                                       f'{os.path.join(r.workdir, "sweep.log")}'
-                                       for r, status in failures))
-  return True
-
-
-def _flags_for(config, spec: str) -> Optional[List[str]]:
-  """--config.* flags that turn the experiment file's config into `config`, or None if they
-  do not parse back to it."""
-  path, _, arg = spec.partition(':')
-  module = importlib.import_module(f'experiments.{os.path.basename(path)[:-3]}')
-  base = workdir_lib.as_dict(module.get_config(arg or None))
-  wanted = workdir_lib.as_dict(config)
-  point = {key: _get(wanted, key) for key in workdir_lib.differing_keys(base, config)}
-  flag_args = overrides.flags(point)
-  try:
-    parsed = overrides.from_command_line(spec, flag_args)
-  except errors.GanJaxError:
-    return None
-  same = workdir_lib.as_dict(parsed) == wanted
-  return flag_args if same else None
-
-
-def _get(tree: Dict, dotted: str):
-  for part in dotted.split('.'):
-    tree = tree[part]
-  return tuple(tree) if isinstance(tree, list) else tree
-
-
 def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_weights: str,
              fetch: bool = False, data_paths: Optional[Dict[str, str]] = None) -> Dict:
   """Trains (or reuses) and evaluates one seed of a row; returns what the table needs."""
@@ -240,15 +87,15 @@ def run_seed(row: tables.Row, seed: int, root: str, runlocal: bool, inception_we
   from gan_jax import train  # pylint: disable=g-import-not-at-top
   from gan_jax.data import mock  # pylint: disable=g-import-not-at-top
   from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top
-  config = run_config(row, seed, runlocal, inception_weights, data_paths)
-  workdir = _workdir(root, row, seed, runlocal)
-  not_computed = _leave_out_missing(config, row, runlocal)
+  config = rows_lib.run_config(row, seed, runlocal, inception_weights, data_paths)
+  workdir = rows_lib.workdir(root, row, seed, runlocal)
+  not_computed = rows_lib.leave_out_missing(config, row, runlocal)
   if fetch and fetch_data.fetchable(config.data):
     try:
       fetch_data.fetch(fetch_data.fetchable(config.data), config.data.path)
     except fetch_data.FetchError as e:
       raise errors.DatasetUnavailableError(str(e)) from e
-  stand_in = _data_available(config, row)
+  stand_in = rows_lib.data_available(config, row)
   if stand_in and not runlocal:
     raise errors.DatasetUnavailableError(stand_in)
   context = (mock.mock_data(config.data, os.path.join(workdir, 'stand_in_data'))
@@ -322,7 +169,7 @@ def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
   for entry in rows:
     row, results = entry['row'], entry['results']
     config = f'`experiments/{row.experiment}.py' + (':runlocal`' if runlocal else '`')
-    shown = _identifying(row) if runlocal else row.overrides
+    shown = rows_lib.identifying(row) if runlocal else row.overrides
     if shown:
       config += ' ' + ' '.join(f'`{f}`' for f in overrides.flags(shown))
     seeds = ', '.join(str(s) for s in row.seeds)
@@ -353,7 +200,7 @@ def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
   for entry in rows:
     row = entry['row']
     if row.milestones and entry['results']:
-      workdirs = {r['seed']: _workdir(entry['root'], row, r['seed'], runlocal)
+      workdirs = {r['seed']: rows_lib.workdir(entry['root'], row, r['seed'], runlocal)
                   for r in entry['results']}
       lines += ['', *milestones.markdown(row.label, row.published, workdirs, row.milestones,
                                          *row.metrics[:1])]
@@ -365,7 +212,7 @@ def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
               'why), before num_train_steps.']
   source = 'metrics.jsonl' if progress else 'eval/summary.json'
   variants = ('; a row whose flags make another run: `.../<experiment>/<key>=<value>,seed=S`'
-              if any(_identifying(e['row']) for e in rows) else '')
+              if any(rows_lib.identifying(e['row']) for e in rows) else '')
   lines += ['', f'Workdirs: `{rows[0]["root"]}/<experiment>{"-runlocal" if runlocal else ""}/seed=S`'
             f'{variants} ({source} holds every number above).']
   return '\n'.join(lines) + '\n'
@@ -376,8 +223,8 @@ def progress_seed(row: tables.Row, seed: int, root: str, runlocal: bool, incepti
                   ) -> Optional[Dict]:
   """Where one seed of a row stands (launch/progress.py); None if it has not started."""
   del fetch  # Nothing is read but the workdir.
-  config = run_config(row, seed, runlocal, inception_weights, data_paths)
-  return progress_lib.standing(config, _workdir(root, row, seed, runlocal), seed, row.metrics,
+  config = rows_lib.run_config(row, seed, runlocal, inception_weights, data_paths)
+  return progress_lib.standing(config, rows_lib.workdir(root, row, seed, runlocal), seed, row.metrics,
                                row.real_data)
 
 
@@ -395,7 +242,7 @@ def reproduce(name: str, root: str, runlocal: bool, inception_weights: str, fetc
     # before training.
     from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top
     for row in table.rows:
-      config = run_config(row, 0, False, inception_weights, data_paths)
+      config = rows_lib.run_config(row, 0, False, inception_weights, data_paths)
       config.eval.metrics = tuple(n for n in config.eval.metrics if n not in row.optional)
       missing = metrics.missing_input(config)
       if missing:
@@ -404,9 +251,11 @@ def reproduce(name: str, root: str, runlocal: bool, inception_weights: str, fetc
   for row in table.rows:
     entry = {'row': row, 'results': [], 'root': root}
     try:
-      if not progress and train_population(row, root, runlocal, inception_weights, data_paths):
+      if not progress and seed_training.train_population(row, root, runlocal, inception_weights,
+                                                         data_paths):
         logging.info('%s: %s, seeds %s trained as one population', name, row.label, row.seeds)
-      elif not progress and train_on_cores(row, root, runlocal, inception_weights, data_paths):
+      elif not progress and seed_training.train_on_cores(row, root, runlocal, inception_weights,
+                                                         data_paths):
         logging.info('%s: %s, seeds %s trained one process per core', name, row.label, row.seeds)
       for seed in row.seeds:
         logging.info('%s: %s, seed %d', name, row.label, seed)
@@ -416,7 +265,7 @@ def reproduce(name: str, root: str, runlocal: bool, inception_weights: str, fetc
           entry['results'].append(result)
       if not entry['results']:
         raise errors.CheckpointError(f'no seed has started (nothing logged in '
-                                     f'{_workdir(root, row, row.seeds[0], runlocal)} or its '
+                                     f'{rows_lib.workdir(root, row, row.seeds[0], runlocal)} or its '
                                      'other seeds); train it first')
     except errors.GanJaxError as e:
       entry['error'] = str(e)

@@ -67,14 +67,15 @@ def score_workdir(config, workdir: str) -> Dict[int, Dict[str, Dict]]:
   workdir_lib.check_usable(workdir)
   with lock.WorkdirLock(workdir, purpose='evaluation'):
     run = evaluate.Run(config, workdir)
+    configs = {name: protocol_config(config, name) for name in PROTOCOLS}
+    settings = _as_json({name: c.eval.to_dict() for name, c in configs.items()})
     sets = {}
     scored = {}
     for step in run.checkpointer.all_steps():
       path = os.path.join(workdir, 'eval', 'sigma_protocols', f'step_{step:06d}.json')
       kept = records.read(path) if os.path.exists(path) else {}
       identity = run.checkpoint_id(step)
-      settings = {name: protocol_config(config, name).eval.to_dict() for name in PROTOCOLS}
-      if kept.get('checkpoint') == identity and kept.get('settings') == _as_json(settings):
+      if kept.get('checkpoint') == identity and kept.get('settings') == settings:
         scored[step] = kept['protocols']
         continue
       state = run.state(step)
@@ -83,14 +84,13 @@ def score_workdir(config, workdir: str) -> Dict[int, Dict[str, Dict]]:
       centres = base.GeneratedSamples(config, state.generator, f'step_{step}').take(
           config.eval.num_samples)
       results = {}
-      for name in PROTOCOLS:
-        changed = protocol_config(config, name)
-        if name not in sets:
+      for name, changed in configs.items():
+        if name not in sets:  # Read once, at the first checkpoint that needs them.
           sets[name] = protocols.load_sets(changed, run.dataset.examples)
         result = protocols.evaluate(lambda _, c=centres: c, sets[name], changed.eval)
         results[name] = {k: float(result[k]) for k in ('validation_ll', 'test_ll', 'test_stderr')}
         results[name]['sigma'] = float(result['sets'][0]['sigma'])
-      records.write(path, {'step': step, 'checkpoint': identity, 'settings': _as_json(settings),
+      records.write(path, {'step': step, 'checkpoint': identity, 'settings': settings,
                            'protocols': results})
       logging.info('%s step %d: %s', workdir, step, ', '.join(
           f'{n} {r["test_ll"]:.2f} (σ {r["sigma"]:.3g})' for n, r in results.items()))

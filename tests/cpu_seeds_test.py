@@ -5,7 +5,7 @@ import os
 import subprocess
 
 from conftest import ROOT
-from launch import reproduce
+from launch import rows
 from launch import tables
 
 SCRIPT = os.path.join(ROOT, 'launch', 'cpu_seeds.sh')
@@ -39,7 +39,7 @@ def test_each_seed_runs_pinned_and_niced_in_the_row_s_workdir(tmp_path):
   assert done.returncode == 0, done.stderr
   row = next(r for r in tables.TABLES['gan_parzen'].rows if r.label == 'GAN, MNIST, z ~ N(0, I)')
   for seed in (0, 1):  # One core: the seeds ran one after the other on it.
-    workdir = reproduce._workdir(str(root), row, seed, runlocal=False)
+    workdir = rows.workdir(str(root), row, seed, runlocal=False)
     assert workdir == f'{root}/mnist_gan/noise.prior=normal,seed={seed}'
     args, cores, niceness = _invocation(root / 'mnist_gan' / f'noise.prior=normal,seed={seed}.args')
     assert args == ['-m', 'gan_jax.main', '--config=experiments/mnist_gan.py',

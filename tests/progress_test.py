@@ -11,6 +11,7 @@ from gan_jax import lock
 from gan_jax.evaluation.metrics import parzen
 from launch import progress
 from launch import reproduce
+from launch import rows
 from launch import tables
 
 # A row whose runs keep the experiment's stopping rule (the Gaussian-prior one; 'GAN, MNIST'
@@ -60,7 +61,7 @@ def test_status_reads_the_lock_without_taking_it(tmp_path):
 
 
 def test_a_seed_stands_at_its_best_logged_validation_ll(tmp_path):
-  config = reproduce.run_config(ROW, 1, False, '')
+  config = rows.run_config(ROW, 1, False, '')
   workdir = str(tmp_path / 'seed=1')
   evaluations = {5000: (150.0, 152.0, 2.3), 10000: (181.5, 183.0, 2.3),
                  15000: (181.5, 190.0, 2.2), 20000: (float('nan'), 1e9, 1.0)}
@@ -145,7 +146,7 @@ def test_a_progress_cell_of_a_feature_space_metric_names_its_space(tmp_path):
   names their space from the config (a progress table of the Fashion-MNIST rows crashed on it)."""
   row = next(r for r in tables.TABLES['offline'].rows
              if r.label == 'Fashion-MNIST 32x32, Radford DCGAN')
-  config = reproduce.run_config(row, 0, False, '')
+  config = rows.run_config(row, 0, False, '')
   workdir = str(tmp_path / 'seed=0')
   os.makedirs(workdir)
   with open(os.path.join(workdir, 'metrics.jsonl'), 'w') as f:

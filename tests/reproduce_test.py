@@ -10,6 +10,8 @@ from gan_jax.data import idx
 from launch import fetch_data
 from launch import report
 from launch import reproduce
+from launch import rows
+from launch import seed_training
 from launch import tables
 
 
@@ -22,9 +24,9 @@ def test_every_table_row_names_an_experiment_that_loads():
   for table in tables.TABLES.values():
     for row in table.rows:
       for runlocal in (False, True):
-        config = reproduce.run_config(row, row.seeds[-1], runlocal, '')
+        config = rows.run_config(row, row.seeds[-1], runlocal, '')
         assert config.seed == row.seeds[-1]
-        for key, value in (reproduce._identifying(row) if runlocal else row.overrides).items():
+        for key, value in (rows.identifying(row) if runlocal else row.overrides).items():
           assert _get(config, key) == value
 
 
@@ -37,22 +39,22 @@ def _get(config, key):
 def test_a_row_that_is_another_run_has_its_own_workdir(tmp_path):
   """The Gaussian-prior MNIST row is another run than the uniform one: its workdir is named as
   launch.sweep names that point, and runlocal keeps the prior but not a row's length."""
-  rows = {r.label: r for r in tables.TABLES['gan_parzen'].rows}
-  normal, uniform = rows['GAN, MNIST, z ~ N(0, I)'], rows['GAN, MNIST']
+  by_label = {r.label: r for r in tables.TABLES['gan_parzen'].rows}
+  normal, uniform = by_label['GAN, MNIST, z ~ N(0, I)'], by_label['GAN, MNIST']
   root = str(tmp_path)
-  assert reproduce._workdir(root, uniform, 2, False) == f'{root}/mnist_gan/seed=2'
-  assert (reproduce._workdir(root, normal, 0, False) ==
+  assert rows.workdir(root, uniform, 2, False) == f'{root}/mnist_gan/seed=2'
+  assert (rows.workdir(root, normal, 0, False) ==
           f'{root}/mnist_gan/noise.prior=normal,seed=0')
-  assert (reproduce._workdir(root, normal, 0, True) ==
+  assert (rows.workdir(root, normal, 0, True) ==
           f'{root}/mnist_gan-runlocal/noise.prior=normal,seed=0')
   for runlocal in (False, True):
-    assert reproduce.run_config(normal, 0, runlocal, '').noise.prior == 'normal'
-    assert reproduce.run_config(uniform, 0, runlocal, '').noise.prior == 'uniform'
+    assert rows.run_config(normal, 0, runlocal, '').noise.prior == 'normal'
+    assert rows.run_config(uniform, 0, runlocal, '').noise.prior == 'uniform'
   # A row's length (Fashion-MNIST: 60k steps) names no workdir, and runlocal keeps its 2 steps.
   fashion = next(r for r in tables.TABLES['offline'].rows if r.label == 'Fashion-MNIST, GAN')
   assert fashion.overrides['num_train_steps'] == 60_000
-  assert reproduce._workdir(root, fashion, 0, False) == f'{root}/fashion_mnist_gan/seed=0'
-  assert reproduce.run_config(fashion, 0, True, '').num_train_steps == 2
+  assert rows.workdir(root, fashion, 0, False) == f'{root}/fashion_mnist_gan/seed=0'
+  assert rows.run_config(fashion, 0, True, '').num_train_steps == 2
 
 
 def test_train_seconds_counts_each_step_once(tmp_path):
@@ -237,7 +239,7 @@ def test_an_optional_metric_without_its_input_does_not_stop_the_table(tmp_path, 
     raise errors.DatasetUnavailableError('stopped here by the test')
 
   monkeypatch.setattr(reproduce, 'run_seed', run_seed)
-  monkeypatch.setattr(reproduce, 'train_on_cores', lambda *args: False)  # (Hours of training.)
+  monkeypatch.setattr(seed_training, 'train_on_cores', lambda *args: False)  # (Hours of training.)
   text, failed = reproduce.reproduce('offline', str(tmp_path), runlocal=False,
                                      inception_weights='', only=['Fashion-MNIST 32x32'])
   assert reached == [('fashion_mnist_32_gan', 0), ('fashion_mnist_32_gan', 0),
@@ -279,7 +281,7 @@ def test_on_an_accelerator_a_rows_seeds_train_as_one_population(tmp_path, monkey
   separate, _ = reproduce.reproduce('offline', str(tmp_path / 'separate'), runlocal=True,
                                     inception_weights='', only=['Ring of 8 Gaussians, GAN'])
   assert trained == []  # On a CPU: one seed after another.
-  monkeypatch.setattr(reproduce, 'trains_populations', lambda: True)
+  monkeypatch.setattr(seed_training, 'trains_populations', lambda: True)
   together, failed = reproduce.reproduce('offline', str(tmp_path / 'pop'), runlocal=True,
                                          inception_weights='', only=['Ring of 8 Gaussians, GAN'])
   assert not failed
@@ -300,13 +302,13 @@ def test_on_an_accelerator_a_rows_seeds_train_as_one_population(tmp_path, monkey
 
 
 def test_a_row_trained_before_on_the_host_pipeline_trains_seed_by_seed(tmp_path, monkeypatch):
-  monkeypatch.setattr(reproduce, 'trains_populations', lambda: True)
+  monkeypatch.setattr(seed_training, 'trains_populations', lambda: True)
   row = next(r for r in tables.TABLES['offline'].rows if r.label == 'Ring of 8 Gaussians, GAN')
   seed_0 = tmp_path / 'toy_ring_gan-runlocal' / 'seed=0'
   os.makedirs(seed_0)
   with open(seed_0 / 'config.json', 'w') as f:  # Its data came from the host pipeline.
     json.dump({'data': {'placement': 'host'}}, f)
-  assert not reproduce.train_population(row, str(tmp_path), True, '')
+  assert not seed_training.train_population(row, str(tmp_path), True, '')
   assert sorted(os.listdir(tmp_path / 'toy_ring_gan-runlocal')) == ['seed=0']  # Nothing trained.
 
 
@@ -327,7 +329,7 @@ def test_on_a_cpu_a_rows_seeds_train_one_process_per_core(tmp_path, monkeypatch,
         cores[:5])
   else:  # One core: nothing to gain, trained in this process.
     assert not started
-  monkeypatch.setattr(reproduce, 'train_on_cores', lambda *args: False)
+  monkeypatch.setattr(seed_training, 'train_on_cores', lambda *args: False)
   here, _ = reproduce.reproduce('offline', str(tmp_path / 'here'), runlocal=True,
                                 inception_weights='', only=only)
   for label in ('Ring of 8 Gaussians, GAN |', 'Ring of 8 Gaussians, GAN + DFM |'):
@@ -340,7 +342,7 @@ def test_on_a_cpu_a_rows_seeds_train_one_process_per_core(tmp_path, monkeypatch,
     assert not (workdirs[1] / 'sweep.log').exists()
     if len(cores) > 1:
       log = (workdirs[0] / 'sweep.log').read_text()
-      assert f'python -m gan_jax.main --config={reproduce.REPO_ROOT}/experiments/' in log
+      assert f'python -m gan_jax.main --config={seed_training.REPO_ROOT}/experiments/' in log
       assert (f'--config.seed={seed}' in log) == (seed != 0)  # (0: the experiment's own.)
     records = [[{k: v for k, v in json.loads(line).items() if 'per_sec' not in k}
                 for line in (w / 'metrics.jsonl').read_text().splitlines()] for w in workdirs]
