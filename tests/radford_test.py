@@ -121,7 +121,7 @@ def test_the_sub_pixel_transposed_convolution_is_flax_s(shape, padding, flax_pad
 
 @pytest.mark.parametrize('stride, shape, outputs', [
     (2, (2, 8, 6, 3), 4), (2, (1, 5, 7, 2), 4),  # Sub-pixel input gradient; odd: the plain path.
-    (1, (2, 6, 5, 2), 19), (1, (1, 5, 7, 3), 4)])  # tap_gradient's kernel gradient; XLA's.
+    (1, (2, 6, 5, 2), 19), (1, (1, 5, 7, 3), 4)])  # tap_conv's products; XLA's.
 def test_d_s_convolutions_and_their_gradients_are_the_plain_convolution_s(stride, shape, outputs):
   """subpixel.release_conv at strides 2 and 1: output and both gradients equal jax's
   differentiation of Theano's convolution written out (flipped kernel, padded (1, 1))."""
@@ -144,35 +144,64 @@ def test_d_s_convolutions_and_their_gradients_are_the_plain_convolution_s(stride
     np.testing.assert_allclose(got, want, atol=1e-4)
 
 
-@pytest.mark.parametrize('channels, outputs, k', [(5, 3, 3), (2, 7, 3), (1, 30, 5), (4, 4, 3)])
-def test_tap_gradient_s_kernel_gradient_is_the_convolution_s(channels, outputs, k):
-  """tap_gradient.kernel_gradient (dy shifted when O <= C, else x: im2col) against jax's
-  differentiation of the convolution, odd sizes; and the layer's numbers are nn.ConvTranspose's
-  and nn.Conv's at stride 1, 'SAME', with their 'kernel' parameter."""
+@pytest.mark.parametrize('channels, outputs, k, batch', [(5, 3, 3, 2), (2, 7, 3, 3), (1, 30, 5, 8),
+                                                        (28, 3, 3, 1), (4, 4, 3, 2)])
+def test_tap_conv_is_the_convolution_and_its_gradients(channels, outputs, k, batch):
+  """tap_conv (products over the taps where a side is narrow: im2col or shift-and-add forward,
+  the same for the input gradient, the narrow side shifted for the kernel gradient, summed over
+  batch blocks) against jax's convolution and its differentiation, odd sizes; XLA's own where no
+  side is narrow. And the layer's numbers are nn.ConvTranspose's and nn.Conv's at stride 1,
+  'SAME', with their 'kernel' parameter."""
   import flax.linen as nn  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from gan_jax.models import tap_gradient  # pylint: disable=g-import-not-at-top
+  from gan_jax.models import tap_conv  # pylint: disable=g-import-not-at-top
   rng = np.random.default_rng(4)
-  x = jnp.asarray(rng.standard_normal((2, 6, 7, channels)), jnp.float32)
-  dy = jnp.asarray(rng.standard_normal((2, 6, 7, outputs)), jnp.float32)
+  x = jnp.asarray(rng.standard_normal((batch, 6, 7, channels)), jnp.float32)
+  dy = jnp.asarray(rng.standard_normal((batch, 6, 7, outputs)), jnp.float32)
   kernel = jnp.asarray(rng.standard_normal((k, k, channels, outputs)), jnp.float32)
 
   def conv(x, w):
     return jax.lax.conv_general_dilated(x, w, (1, 1), 'SAME',
                                         dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
 
-  dx, dw = jax.vjp(conv, x, kernel)[1](dy)
-  np.testing.assert_allclose(tap_gradient.kernel_gradient(x, dy, k), dw, rtol=1e-5, atol=1e-4)
-  ours_dx, ours_dw = jax.vjp(tap_gradient.conv, x, kernel)[1](dy)
-  np.testing.assert_array_equal(ours_dx, dx)  # XLA's own input gradient.
+  narrow = tap_conv.taps_pay(channels, outputs, k)
+  assert narrow == (k * k * min(channels, outputs) <= max(channels, outputs))
+  assert narrow == ((channels, outputs) in ((1, 30), (28, 3)))  # Both ways narrow, and not.
+  expected, pullback = jax.vjp(conv, x, kernel)
+  dx, dw = pullback(dy)
+  np.testing.assert_allclose(tap_conv.kernel_gradient(x, dy, k), dw, rtol=1e-5, atol=1e-4)
+  ours, ours_pullback = jax.vjp(tap_conv.conv, x, kernel)
+  ours_dx, ours_dw = ours_pullback(dy)
+  np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(ours_dx, dx, rtol=1e-5, atol=1e-5)
   np.testing.assert_allclose(ours_dw, dw, rtol=1e-5, atol=1e-4)
-  assert tap_gradient.shifts_pay(channels, outputs, k) == (k * k * min(channels, outputs) <=
-                                                           max(channels, outputs))
+  if not narrow:  # XLA's own convolution and gradients.
+    np.testing.assert_array_equal(ours, expected)
+    np.testing.assert_array_equal(ours_dx, dx)
+    np.testing.assert_array_equal(ours_dw, dw)
   for flax_layer in (nn.ConvTranspose(outputs, (k, k), padding='SAME', use_bias=False),
                      nn.Conv(outputs, (k, k), padding='SAME', use_bias=False)):
     variables = flax_layer.init(jax.random.PRNGKey(1), x)
-    ours = tap_gradient.Conv(outputs, kernel_size=k)
+    ours = tap_conv.Conv(outputs, kernel_size=k)
     assert jax.tree.map(jnp.shape, ours.init(jax.random.PRNGKey(1), x)) == jax.tree.map(
         jnp.shape, variables)
     np.testing.assert_allclose(ours.apply(variables, x), flax_layer.apply(variables, x),
                                atol=1e-5)
+
+
+def test_materialize_is_the_identity_computed_into_its_own_buffer():
+  """models/materialize.py: the value (NaN and infinities included) and its cotangent pass
+  unchanged, jitted, vmapped and differentiated; on a CPU the compiled program holds the
+  conditional that keeps XLA from fusing the value into its consumers."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from gan_jax.models.materialize import materialize  # pylint: disable=g-import-not-at-top
+  x = jnp.asarray(np.random.default_rng(5).standard_normal((3, 4, 5)), jnp.float32)
+  for value in (x, x.at[0, 0, 0].set(jnp.nan), x.at[0, 0, 0].set(-jnp.inf).at[1].set(jnp.nan)):
+    np.testing.assert_array_equal(jax.jit(materialize)(value), value)
+    np.testing.assert_array_equal(jax.vmap(materialize)(value), value)
+  weights = jnp.arange(x.size, dtype=jnp.float32).reshape(x.shape)
+  grad = jax.jit(jax.grad(lambda v: jnp.sum(jnp.sin(materialize(v)) * weights)))(x)
+  np.testing.assert_allclose(grad, jnp.cos(x) * weights, rtol=1e-6)
+  compiled = jax.jit(lambda v: jnp.transpose(materialize(jax.nn.relu(v)), (2, 1, 0))).lower(
+      x).compile().as_text()
+  assert ('conditional(' in compiled) == (jax.default_backend() == 'cpu')

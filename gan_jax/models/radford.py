@@ -43,7 +43,8 @@ from gan_jax import errors
 from gan_jax.models.mlp import ACTIVATIONS
 from gan_jax.models.mlp import check_activation
 from gan_jax.models import subpixel
-from gan_jax.models import tap_gradient
+from gan_jax.models.materialize import materialize
+from gan_jax.models import tap_conv
 from gan_jax.models.normalization import batch_norm
 
 _INIT = nn.initializers.normal(0.02)  # DCGAN: weights from N(0, 0.02²).
@@ -120,9 +121,11 @@ class RadfordGenerator(nn.Module):
         h = subpixel.ConvTransposeStride2(features, kernel_init=_INIT, name=f'deconv_{i}',
                                           padding='release' if release else 'same')(h)
       else:  # Stride 1, padded (1, 1): the release's and flax's are the same, nn.ConvTranspose's.
-        h = tap_gradient.Conv(features, kernel_init=_INIT, name=f'deconv_{i}')(h)
+        h = tap_conv.Conv(features, kernel_init=_INIT, name=f'deconv_{i}')(h)
       h = nn.relu(norm(f'deconv_{i}_bn')(h))
-    h = tap_gradient.Conv(channels, kernel_init=_INIT, name='output')(h)
+      if stride == 2:  # Its depth-to-space, BN and ReLU computed once (materialize.py).
+        h = materialize(h)
+    h = tap_conv.Conv(channels, kernel_init=_INIT, name='output')(h)
     images = ACTIVATIONS[self.output_activation](h)
     low, high = pixel_range(self.output_activation)
     return (images - low) / (high - low) if low else images  # On [0, 1], as gan_jax's images.
