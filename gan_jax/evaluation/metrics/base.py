@@ -117,7 +117,9 @@ class Metric:
 
 
 def spread(values: List[float], within: Optional[float], digits: int) -> str:
-  """One seed: value ± its within-run uncertainty; several: mean ± std over seeds."""
+  """One seed: value ± its within-run uncertainty; several: mean ± s.e. over seeds (sample std
+  / sqrt(seeds)), the tables' one convention across seeds."""
   if len(values) == 1:
     return f'{values[0]:.{digits}f}' + (f' ± {within:.{digits}f}' if within is not None else '')
-  return f'{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}'
+  stderr = np.std(values, ddof=1) / np.sqrt(len(values))
+  return f'{np.mean(values):.{digits}f} ± {stderr:.{digits}f}'

@@ -93,6 +93,6 @@ class NeighbourBalls(FeatureSetMetric):
 
   @classmethod
   def table_cell(cls, results: List[Dict]) -> str:
-    """'P 0.712, R 0.634 (inception)': each number's initial, mean ± std over seeds."""
+    """'P 0.712, R 0.634 (inception)': each number's initial, mean ± s.e. over seeds."""
     return ', '.join(f'{key[0].upper()} {base.spread([r[key] for r in results], None, 3)}'
                      for key in cls.keys) + f' ({results[0]["space"]})'
