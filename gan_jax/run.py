@@ -90,12 +90,21 @@ def log_networks(config, state: state_lib.GANState) -> None:
                  json.dumps(opt_config.to_dict(), default=str))
 
 
+def _cpu_cores() -> str:
+  """'2 CPU cores', or '1 of 2 CPU cores' for a process pinned to some of them (taskset,
+  launch.reproduce's one process per core)."""
+  machine = os.cpu_count() or 1
+  usable = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else machine
+  cores = f'CPU core{"s" if machine > 1 else ""}'
+  return f'{machine} {cores}' if usable >= machine else f'{usable} of {machine} {cores}'
+
+
 def write_hardware(workdir: str) -> None:
   """workdir/hardware.json: what this session of the run trains on (tables report it)."""
   device = jax.devices()[0]
   description = (f'{jax.device_count()} x {device.device_kind}'
                  + (f' on {jax.process_count()} hosts' if jax.process_count() > 1 else '')
-                 + (f' ({os.cpu_count()} CPU cores)' if device.platform == 'cpu' else ''))
+                 + (f' ({_cpu_cores()})' if device.platform == 'cpu' else ''))
   records.write(os.path.join(workdir, 'hardware.json'),
                 {'description': description, 'platform': device.platform,
                  'device_kind': device.device_kind, 'devices': jax.device_count(),

@@ -41,3 +41,21 @@ def test_a_torn_or_foreign_record_reads_as_absent_with_a_warning(tmp_path, text,
   assert records.read(str(path)) == {}
   assert 'hardware.json' in caplog.text and 'made again' in caplog.text
   assert records.read(str(tmp_path / 'absent.json')) == {}
+
+
+def test_the_hardware_record_names_the_cores_a_pinned_run_may_use(tmp_path):
+  """run.write_hardware: a process pinned to one core (taskset, launch.reproduce's one process
+  per core) says '1 of N CPU cores', not the machine's N."""
+  from gan_jax import run  # pylint: disable=g-import-not-at-top
+  machine, original = os.cpu_count(), os.sched_getaffinity(0)
+  description = lambda: json.load(open(tmp_path / 'hardware.json'))['description']
+  try:
+    os.sched_setaffinity(0, {min(original)})
+    run.write_hardware(str(tmp_path))
+  finally:
+    os.sched_setaffinity(0, original)
+  cores = 'CPU cores' if machine > 1 else 'CPU core'
+  assert description().endswith(f'(1 of {machine} {cores})' if machine > 1 else '(1 CPU core)')
+  run.write_hardware(str(tmp_path))
+  assert description().endswith(f'({len(original)} of {machine} {cores})'
+                                if len(original) < machine else f'({machine} {cores})')
