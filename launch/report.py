@@ -165,6 +165,13 @@ def seed_statistics(curves: List[Tuple[np.ndarray, np.ndarray]]) -> Tuple[np.nda
   return epochs, values.mean(axis=0), se
 
 
+def _spans_decades(curves: List[np.ndarray]) -> bool:
+  """Whether positive curves span more than a factor of 10 (then a log axis reads better)."""
+  values = np.concatenate([np.asarray(c, dtype=np.float64) for c in curves])
+  values = values[np.isfinite(values)]
+  return bool(len(values)) and values.min() > 0 and values.max() > 10 * values.min()
+
+
 def comparison_figure(path: str, title: str, metric: str, key: str,
                       series: List[Tuple[str, List[Dict]]],
                       reference: Optional[float]) -> Optional[Dict[str, Tuple[np.ndarray, ...]]]:
@@ -196,6 +203,8 @@ def comparison_figure(path: str, title: str, metric: str, key: str,
     ax.axhline(reference, color='k', ls='--', lw=1, label=f'real data ({reference:.2f})')
   ax.set_xlabel('epoch')
   ax.set_ylabel(f'{metric} {key}')
+  if _spans_decades([mean for _, mean, _, _ in drawn.values()]):
+    ax.set_yscale('log')  # FID falls from hundreds to a few: the late epochs stay readable.
   ax.set_title(f'{title}: {key} during training (± s.e. over seeds)', fontsize=10)
   ax.grid(alpha=0.3)
   ax.legend(fontsize=8)

@@ -139,3 +139,10 @@ def test_a_row_against_another_is_the_difference_of_means_and_its_welch_standard
   difference, stderr = report.seed_difference([30.0, 31.0], [1.0, 2.0])
   assert difference == -29.0 and stderr == pytest.approx(np.sqrt(0.5 / 2 + 0.5 / 2))
   assert report.verdicts('classifier', 'fid', [('GAN', gan[:0]), ('DFM', dfm)]) == []
+
+
+def test_the_comparison_axis_is_logarithmic_only_for_positive_curves_spanning_a_decade():
+  assert report._spans_decades([np.array([275.0, 30.0]), np.array([12.0, np.nan])])
+  assert not report._spans_decades([np.array([12.0, 30.0]), np.array([5.0])])  # 6x.
+  assert not report._spans_decades([np.array([-250.0, 200.0])])  # A log-likelihood.
+  assert not report._spans_decades([np.array([np.nan])])
