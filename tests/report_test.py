@@ -139,6 +139,11 @@ def test_a_row_against_another_is_the_difference_of_means_and_its_welch_standard
   difference, stderr = report.seed_difference([30.0, 31.0], [1.0, 2.0])
   assert difference == -29.0 and stderr == pytest.approx(np.sqrt(0.5 / 2 + 0.5 / 2))
   assert report.verdicts('classifier', 'fid', [('GAN', gan[:0]), ('DFM', dfm)]) == []
+  assert report.verdicts('classifier', 'fid', []) == []  # Only the real-data row so far.
+  same = [_fid_run(tmp_path, f'same{i}', [0.5]) for i in range(2)]
+  assert report.verdicts('classifier', 'fid', [('GAN', same), ('DFM', same)]) == [
+      '- DFM against GAN, classifier fid as in the table: 0.50 against 0.50 (2 and 2 seed(s)), '
+      'difference +0.00 (every seed the same on both sides: no spread)']
 
 
 def test_the_comparison_axis_is_logarithmic_only_for_positive_curves_spanning_a_decade():

@@ -10,6 +10,10 @@ fuse across a conditional. So on a CPU the value passes through lax.cond on a pr
 always true ((v == v) | (v != v) of its first element, NaN included; the other branch is never
 taken), and its cotangent passes unchanged. Elsewhere (GPU, TPU) it is the identity: their
 fusion is not the problem, and a conditional can cost a host round trip.
+
+Under vmap (a population's seeds) the predicate is batched and the conditional becomes a
+select of both branches: the same values, one more pass, no buffer of its own. Being a
+custom_vjp, it has no forward-mode derivative (jvp, jacfwd), like the layers beside it.
 """
 import jax
 import jax.numpy as jnp
@@ -18,7 +22,7 @@ import jax.numpy as jnp
 @jax.custom_vjp
 def materialize(x: jax.Array) -> jax.Array:
   """x, as a buffer of its own on a CPU (see the module's docstring); x elsewhere."""
-  if jax.default_backend() != 'cpu':
+  if jax.default_backend() != 'cpu' or not x.size:
     return x
   first = x.reshape(-1)[0]
   always = (first == first) | (first != first)

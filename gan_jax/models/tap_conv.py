@@ -1,11 +1,13 @@
-"""A stride-1 'SAME' convolution computed as matrix products over its k x k taps where one side
-has few channels (G's 64 -> 3 output layer, D's 3 -> 64 first layer), XLA's elsewhere.
+"""A stride-1 'SAME' convolution (odd k) computed on a CPU as matrix products over its k x k
+taps where one side has few channels (G's 64 -> 3 output layer, D's 3 -> 64 first layer);
+XLA's own elsewhere, and on every other platform.
 
 XLA:CPU's convolutions (Eigen) are slow when one side has a handful of channels: for
-cifar10_dcgan's output layer the forward pass takes 6.8 ms against 2.7 ms as below, and the
-kernel gradient copies the wide activation with its batch and channel axes swapped, fused with
-whatever made it (depth-to-space, batch norm, ReLU): 37 ms of an 11 ms product
-(tests/benchmarks/conv_layers.py has every layer). With r = (k - 1) / 2 and the channels of x
+cifar10_dcgan's output layer (tests/benchmarks/conv_layers.py, batch 64) the forward pass, input
+and kernel gradient took 6.6, 2.4 and 6.1 ms (the kernel gradient as one unblocked product; 37 ms
+inside the step with XLA's own, which copies the wide activation with its batch and channel
+axes swapped, fused with the depth-to-space, batch norm and ReLU that made it), and 2.3, 2.3 and
+3.4 ms as below; PyTorch's took 4.6, 1.5 and 1.6. With r = (k - 1) / 2 and the channels of x
 and y being C and O, k * k * min(C, O) <= max(C, O) ("narrow", `taps_pay`):
 - forward, C narrow (im2col of the narrow side): y = x_s W, with x_s[n, h, w, (i, j, c)] =
   x[n, h + i - r, w + j - r, c] (zero outside) and W reshaped to [(i, j, c), o];
@@ -14,9 +16,11 @@ and y being C and O, k * k * min(C, O) <= max(C, O) ("narrow", `taps_pay`):
 - input gradient: the same convolution of dy with the kernel flipped and in / out swapped;
 - kernel gradient dw[i, j, c, o] = sum_{n, h, w} x[n, h + i - r, w + j - r, c] dy[n, h, w, o]:
   one product over the (n, h, w) rows of the narrow side shifted k * k ways and the wide side,
-  summed over a few blocks of the batch so that XLA:CPU runs it on every core.
+  summed over up to 8 blocks of the batch (as many as divide it), since XLA:CPU runs a single
+  product with so long a contraction on one core.
 Used for every layer, these products made the step 1.4x slower, so wide layers keep XLA's
-convolution and both of its gradients.
+convolution and both of its gradients. GPUs and TPUs (cuDNN, XLA:TPU) were not measured: they
+keep XLA's own everywhere.
 """
 import math
 from typing import Callable
@@ -61,10 +65,16 @@ def taps_pay(channels: int, outputs: int, k: int) -> bool:
   return k * k * min(channels, outputs) <= max(channels, outputs)
 
 
+def _products(channels: int, outputs: int, k: int) -> bool:
+  """Whether this convolution is computed as products: narrow, on a CPU (the backend jit
+  compiles for by default, known at trace time)."""
+  return taps_pay(channels, outputs, k) and jax.default_backend() == 'cpu'
+
+
 def _forward_value(x: jax.Array, kernel: jax.Array) -> jax.Array:
   """_conv(x, kernel): by products where a side is narrow, else XLA's."""
   k, channels, outputs = kernel.shape[0], kernel.shape[2], kernel.shape[3]
-  if not taps_pay(channels, outputs, k):
+  if not _products(channels, outputs, k):
     return _conv(x, kernel)
   if channels <= outputs:
     return _shifted(x, k, 1) @ kernel.reshape(-1, outputs)
@@ -76,7 +86,8 @@ def _rows_product(a: jax.Array, b: jax.Array) -> jax.Array:
   block of the batch, summed (a single product over all rows runs on one core)."""
   blocks = math.gcd(a.shape[0], _ROW_BLOCKS)
   a, b = a.reshape(blocks, -1, a.shape[-1]), b.reshape(blocks, -1, b.shape[-1])
-  return jnp.einsum('bmp,bmq->bpq', a, b).sum(0)
+  partial = jnp.einsum('bmp,bmq->bpq', a, b, preferred_element_type=jnp.float32)
+  return partial.sum(0).astype(jnp.result_type(a, b))
 
 
 def kernel_gradient(x: jax.Array, dy: jax.Array, k: int) -> jax.Array:
@@ -103,7 +114,7 @@ def _forward(x, kernel):
 def _backward(residuals, dy):
   x, kernel = residuals
   k, channels, outputs = kernel.shape[0], kernel.shape[2], kernel.shape[3]
-  if not taps_pay(channels, outputs, k):
+  if not _products(channels, outputs, k):
     return jax.vjp(_conv, x, kernel)[1](dy)
   dx = _forward_value(dy, kernel[::-1, ::-1].swapaxes(2, 3))
   return dx, kernel_gradient(x, dy, k).astype(kernel.dtype)
@@ -122,6 +133,9 @@ class Conv(nn.Module):
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
+    if self.kernel_size % 2 != 1:
+      raise ValueError(f'tap_conv.Conv: kernel_size={self.kernel_size} must be odd ("SAME" '
+                       'padding (k - 1) / 2 on each side)')
     kernel = self.param('kernel', self.kernel_init,
                         (self.kernel_size, self.kernel_size, x.shape[-1], self.features),
                         jnp.float32)

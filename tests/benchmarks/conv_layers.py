@@ -14,7 +14,8 @@ gradients); D on the real and on the fake batch (two forwards, two kernel gradie
 gradients three times: D's cotangent on both batches and G's on the fake, none below D's first
 layer for the real batch nor for D's cotangent). The total is the iteration's convolution time
 on each side; tests/benchmarks/dfm_iteration.py times the whole iteration, so the difference
-between the two is what batch norm, activations, copies and the optimiser cost.
+between the two is what batch norm, activations, copies and the optimiser cost. G's stride-2
+layers are timed with the release's padding (every Radford experiment's), not layout 'flax'.
 """
 import functools
 import json
@@ -123,13 +124,14 @@ def torch_times(batch, side, channels, features, stride, transposed, rounds, rep
 def main(argv):
   del argv
   import torch  # pylint: disable=g-import-not-at-top
-  torch.set_num_threads(os.cpu_count() if jax.default_backend() == 'cpu' else torch.get_num_threads())
+  if jax.default_backend() == 'cpu':  # As many threads as XLA: the cores this process may use.
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
   config = cifar10_dcgan.get_config()
   rounds, repeats, batch = _ROUNDS.value, _REPEATS.value, _BATCH.value
   kernels = 'XLA\'s default' if _XLA_DEFAULT.value else 'gan_jax/cpu_kernels.py\'s'
-  print(f'device: {jax.devices()[0].device_kind} (jax {jax.__version__}, {kernels} kernels), torch {torch.__version__} '
-        f'with {torch.get_num_threads()} threads; batch {batch}; best of {rounds} rounds of '
-        f'{repeats} calls; ms')
+  print(f'device: {jax.devices()[0].device_kind} (jax {jax.__version__}, {kernels} kernels), '
+        f'torch {torch.__version__} with {torch.get_num_threads()} threads; batch {batch}; best '
+        f'of {rounds} rounds of {repeats} calls; ms')
   header = ('layer', 'input', 'out', 'stride', 'ours fwd', 'dx', 'dw', 'torch fwd', 'dx', 'dw',
             'ours/iter', 'torch/iter')
   print(' | '.join(header))
