@@ -122,12 +122,18 @@ def format_metrics(row: tables.Row, results: List[Dict]) -> str:
   from gan_jax.evaluation import metrics  # pylint: disable=g-import-not-at-top
   parts = []
   for name in row.metrics:
-    if name in results[0].get('not_computed', {}):
+    scored = [r for r in results if name not in r.get('not_computed', {})]
+    if not scored:
       parts.append(f'{name}: not computed ({results[0]["not_computed"][name].split(":")[0]})')
       continue
     # Of G's samples, or of the real rows in their place.
-    found = [(r['summary']['reference'] if row.real_data else r['summary'])[name] for r in results]
-    parts.append(metrics.get(name).table_cell(found))
+    found = [(r['summary']['reference'] if row.real_data else r['summary'])[name] for r in scored]
+    cell = metrics.get(name).table_cell(found)
+    unscored = [r for r in results if name in r.get('not_computed', {})]
+    if unscored:  # A progress table: a seed that has not been evaluated yet is left out.
+      cell += (f' (without seed {", ".join(str(r["seed"]) for r in unscored)}: '
+               f'{unscored[0]["not_computed"][name].split(":")[0].split(";")[0]})')
+    parts.append(cell)
   return '; '.join(parts)
 
 

@@ -94,6 +94,14 @@ def test_seeds_are_summarised_as_mean_and_standard_error():
   assert reproduce.format_metrics(inception, [{'summary': found, 'not_computed': missing}]) == (
       'inception: not computed (config.eval.inception_weights is not set); '
       'classifier IS 2.50 ± 0.10, FID 30.00')
+  # A progress table where seed 1 has started but logged no evaluation: the cell is seed 0's
+  # (it crashed with a KeyError), and says which seed is left out and why.
+  fashion = tables.Row('fashion', 'fashion_mnist_32_dfm', (tables.CLASSIFIER,), seeds=(0, 1))
+  early = {'classifier': 'no evaluation logged yet; the first is at step 781'}
+  assert reproduce.format_metrics(fashion, [
+      {'seed': 0, 'summary': found, 'not_computed': {}},
+      {'seed': 1, 'summary': {}, 'not_computed': early}]) == (
+          'classifier IS 2.50 ± 0.10, FID 30.00 (without seed 1: no evaluation logged yet)')
 
 
 def test_the_real_data_row_claims_no_training_of_its_own():
