@@ -14,8 +14,6 @@ import math
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
-
 from gan_jax import metrics_log
 from launch import report
 
@@ -46,7 +44,8 @@ def at_epoch(logged: Sequence[dict], step: int, metric: str, selection: str, sco
 def _across(values: List[float]) -> str:
   if len(values) == 1:
     return f'{values[0]:.2f} (one seed)'
-  return f'{np.mean(values):.2f} ± {np.std(values, ddof=1) / np.sqrt(len(values)):.2f}'
+  from gan_jax.evaluation.metrics import base  # pylint: disable=g-import-not-at-top  (JAX: late)
+  return base.spread(values, None, 2)  # Mean ± s.e. across seeds, as every table cell.
 
 
 def markdown(label: str, published: str, workdirs: Dict[int, str], epochs: Sequence[int],

@@ -53,6 +53,16 @@ LAYOUTS = ('release', 'flax')
 RELEASE_EPSILON = 1e-8  # lib/ops.py batchnorm(..., e=1e-8).
 
 
+def generator_layers(c: int) -> Tuple[Tuple[int, int], ...]:
+  """G's (output channels, stride) after the projection, before the output layer."""
+  return ((4 * c, 2), (2 * c, 1), (2 * c, 2), (c, 1), (c, 2))
+
+
+def discriminator_layers(c: int) -> Tuple[Tuple[int, int], ...]:
+  """D's convolutions: (output channels, stride)."""
+  return ((c, 1), (c, 2), (2 * c, 1), (2 * c, 2), (4 * c, 1), (4 * c, 2))
+
+
 def pixel_range(output_activation: str) -> Tuple[float, float]:
   """The pixel range the networks play on: [-1, 1] for a tanh G (the release's), else [0, 1]."""
   return (-1.0, 1.0) if output_activation == 'tanh' else (0.0, 1.0)
@@ -115,8 +125,7 @@ class RadfordGenerator(nn.Module):
       h = h.reshape(z.shape[0], 4 * c, side, side).transpose(0, 2, 3, 1)
     else:
       h = h.reshape(z.shape[0], side, side, 4 * c)
-    layers = ((4 * c, 2), (2 * c, 1), (2 * c, 2), (c, 1), (c, 2))  # (channels, stride)
-    for i, (features, stride) in enumerate(layers):
+    for i, (features, stride) in enumerate(generator_layers(c)):
       if stride == 2:  # nn.ConvTranspose's numbers and parameter, as a sub-pixel convolution.
         h = subpixel.ConvTransposeStride2(features, kernel_init=_INIT, name=f'deconv_{i}',
                                           padding='release' if release else 'same')(h)
@@ -155,8 +164,7 @@ class RadfordDiscriminator(nn.Module):
     release = self.layout == 'release'
     low, high = self.input_range
     h = low + (high - low) * x if low else x
-    layers = ((c, 1), (c, 2), (2 * c, 1), (2 * c, 2), (4 * c, 1), (4 * c, 2))  # (channels, stride)
-    for i, (features, stride) in enumerate(layers):
+    for i, (features, stride) in enumerate(discriminator_layers(c)):
       if release:
         h = _TheanoConv(features, stride, name=f'conv_{i}')(h)
       else:

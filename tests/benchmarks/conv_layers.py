@@ -32,6 +32,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.dirname(os.path.dirname(_HERE))]
 from experiments import cifar10_dcgan  # pylint: disable=g-import-not-at-top
 from gan_jax import cpu_kernels
+from gan_jax.models import radford
 from gan_jax.models import subpixel
 from gan_jax.models import tap_conv
 
@@ -49,14 +50,13 @@ def layers(config):
   c = int(128 * config.generator.width)
   side = 32 // 8
   rows, channels = [], 4 * c
-  for i, (features, stride) in enumerate(((4 * c, 2), (2 * c, 1), (2 * c, 2), (c, 1), (c, 2))):
+  for i, (features, stride) in enumerate(radford.generator_layers(c)):
     rows.append((f'G deconv_{i}', side, channels, features, stride, True, (1, 1, 1)))
     side, channels = side * stride, features
   rows.append(('G output', side, channels, 3, 1, True, (1, 1, 1)))
   d = int(128 * config.discriminator.width)
   side, channels = 32, 3
-  for i, (features, stride) in enumerate(((d, 1), (d, 2), (2 * d, 1), (2 * d, 2), (4 * d, 1),
-                                          (4 * d, 2))):
+  for i, (features, stride) in enumerate(radford.discriminator_layers(d)):
     uses = (2, 1 if i == 0 else 3, 2)
     rows.append((f'D conv_{i}', side, channels, features, stride, False, uses))
     side, channels = side // stride, features
