@@ -26,7 +26,8 @@ or at the cap of 2,000 epochs (gan_jax/early_stopping.py):
   100 epochs could not change Table 1's comparison;
 - cap 2,000 epochs: twice the 1,000 at which the learning rate has decayed to 0.0135 (0.1 /
   1.000004^t), where training has all but stopped moving G.
-Each evaluation is a checkpoint; the best by validation LL and the newest 3 are kept.
+Each evaluation is a checkpoint; the best by validation LL, the newest 3 and those at epochs 1,000,
+1,500 and 2,000 (where the reproduction reports the row) are kept.
 num_train_steps and early_stopping.* may be changed on resume.
 """
 from experiments import common
@@ -46,7 +47,8 @@ def get_config(arg=None):
   config.early_stopping.patience = 10  # Evaluations: 100 epochs without a gain ...
   config.early_stopping.min_delta = 1.0  # ... of more than 1 nat. Why: the docstring.
   config.checkpoint_every_steps = 5000  # With each evaluation.
-  config.keep_checkpoints = 3  # The newest 3, and the best by validation LL.
+  config.keep_checkpoints = 3  # The newest 3, and the best by validation LL ...
+  config.keep_checkpoint_steps = (500_000, 750_000, 1_000_000)  # ... and epochs 1,000-2,000.
   if common.is_runlocal(arg):
     common.shrink_for_runlocal(config)
   return config

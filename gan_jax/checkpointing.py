@@ -13,7 +13,7 @@ import errno
 import hashlib
 import json
 import os
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from absl import logging
 import flax
@@ -88,20 +88,24 @@ def _metric_value(best_metric: str):
   return value
 
 
-def _retention(keep: int, best_metric: Optional[str]) -> dict:
-  """The newest `keep` checkpoints, and the best one by `best_metric` among those saved with
-  it: what model selection needs of a long run, not all of it. As CheckpointManagerOptions
-  fields: `best_fn` too, because only with it does orbax write each step's metrics to disk
-  (<step>/metrics); without them a resumed run's manager knows no old checkpoint's metric and
-  deletes the best one as soon as it is not among the newest."""
-  newest = ocp.checkpoint_managers.preservation_policy.LatestN(n=keep)
+def _retention(keep: int, best_metric: Optional[str], keep_steps: Sequence[int] = ()) -> dict:
+  """The newest `keep` checkpoints, the best one by `best_metric` among those saved with it,
+  and those at `keep_steps` (a long run's milestones, e.g. the MNIST row at epochs 1,000, 1,500
+  and 2,000): what model selection and a report need of a long run, not all of it. As
+  CheckpointManagerOptions fields: `best_fn` too, because only with it does orbax write each
+  step's metrics to disk (<step>/metrics); without them a resumed run's manager knows no old
+  checkpoint's metric and deletes the best one as soon as it is not among the newest."""
+  policies = ocp.checkpoint_managers.preservation_policy
+  kept = [policies.LatestN(n=keep)]
+  if keep_steps:
+    kept.append(policies.CustomSteps(steps=[int(s) for s in keep_steps]))
   if best_metric is None:
-    return dict(preservation_policy=newest)
+    return dict(preservation_policy=kept[0] if len(kept) == 1 else
+                policies.AnyPreservationPolicy(kept))
   value = _metric_value(best_metric)
-  best = ocp.checkpoint_managers.preservation_policy.BestN(
-      get_metric_fn=value, n=1, keep_checkpoints_without_metrics=False)
-  return dict(preservation_policy=ocp.checkpoint_managers.preservation_policy.AnyPreservationPolicy(
-      [newest, best]), best_fn=value, best_mode='max')
+  kept.append(policies.BestN(get_metric_fn=value, n=1, keep_checkpoints_without_metrics=False))
+  return dict(preservation_policy=policies.AnyPreservationPolicy(kept), best_fn=value,
+              best_mode='max')
 
 
 def _describe_difference(saved: dict, config, differ: List[str]) -> str:
@@ -121,16 +125,17 @@ def _free_name(path: str, suffix: str) -> str:
 
 
 class Checkpointer:
-  """Saves every `save_interval_steps` (and when forced), keeping the newest `keep` and, with
-  `best_metric`, the best checkpoint saved with that metric."""
+  """Saves every `save_interval_steps` (and when forced), keeping the newest `keep`, those at
+  `keep_steps` and, with `best_metric`, the best checkpoint saved with that metric."""
 
   def __init__(self, directory: str, keep: int, save_interval_steps: int,
-               read_only: bool = False, best_metric: Optional[str] = None, config=None):
+               read_only: bool = False, best_metric: Optional[str] = None, config=None,
+               keep_steps: Sequence[int] = ()):
     self.directory = os.path.abspath(directory)
     self._read_only = read_only
     self._config = config  # The run's: recorded in each save, compared on restore.
     self._options = ocp.CheckpointManagerOptions(
-        **_retention(keep, best_metric),
+        **_retention(keep, best_metric, keep_steps),
         save_interval_steps=save_interval_steps, create=not read_only,
         read_only=read_only,
         # A checkpoint whose writing was cut short (kill -9, a full disk) leaves a temporary

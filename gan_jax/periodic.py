@@ -6,7 +6,7 @@ where the next action falls, so that a call of up to config.steps_per_call itera
 there, and every action lands on exactly the step it lands on with one step per call.
 """
 import dataclasses
-from typing import Dict, Tuple
+from typing import Dict, Tuple, Union
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,8 +26,22 @@ class Every:
 
 
 @dataclasses.dataclass(frozen=True)
+class At:
+  """An action due at the listed steps only (a long run's milestones)."""
+  name: str
+  steps: Tuple[int, ...]
+
+  def due(self, step: int, last: int) -> bool:
+    del last
+    return step in self.steps
+
+  def next_due(self, step: int, last: int) -> int:
+    return min([s for s in self.steps if s > step] + [last])
+
+
+@dataclasses.dataclass(frozen=True)
 class Schedule:
-  actions: Tuple[Every, ...]
+  actions: Tuple[Union[Every, At], ...]
   last: int  # num_train_steps: everything is due there.
 
   def due(self, step: int) -> Dict[str, bool]:

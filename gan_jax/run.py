@@ -141,14 +141,15 @@ class Run:
     self.checkpointer = checkpointing.Checkpointer(
         os.path.join(workdir, 'checkpoints'), keep=config.keep_checkpoints,
         save_interval_steps=config.checkpoint_every_steps, best_metric=self._selection,
-        config=config)
+        config=config, keep_steps=config.keep_checkpoint_steps)
     self._fixed_z = prior.sample_noise(sample_rng, config.num_samples, config.noise.dim,
                                        config.noise.prior)
     self._generate = cpu_kernels.jit(lambda g, z: g.forward(g.params, z, train=False)[0])
     self.schedule = periodic.Schedule((periodic.Every('log', config.log_every_steps),
                                        periodic.Every('checkpoint', config.checkpoint_every_steps),
                                        periodic.Every('evaluate', config.eval.every_steps),
-                                       periodic.Every('sample', config.sample_every_steps)),
+                                       periodic.Every('sample', config.sample_every_steps),
+                                       periodic.At('keep', tuple(config.keep_checkpoint_steps))),
                                       last=config.num_train_steps)
     self._log = None
     self._history = []
@@ -209,7 +210,8 @@ class Run:
     last = step == config.num_train_steps
     # Every process evaluates on the same steps (process 0 computes, all act on the result).
     evaluate_now = bool(config.eval.every_steps) and due['evaluate']
-    checkpoint_now = due['checkpoint'] or preempted or (evaluate_now and selection is not None)
+    checkpoint_now = (due['checkpoint'] or due['keep'] or preempted
+                      or (evaluate_now and selection is not None))
     scores, converged = {}, False
     if due['log'] or checkpoint_now or evaluate_now:
       # Fetching the metrics waits for the device: done once per interval, not per call.

@@ -9,7 +9,8 @@ from gan_jax import records
 
 # Keys that may change when a run is resumed (to train longer, or log differently).
 RESUMABLE_KEYS = ('num_train_steps', 'log_every_steps', 'checkpoint_every_steps',
-                  'sample_every_steps', 'keep_checkpoints', 'max_abs_loss',
+                  'sample_every_steps', 'keep_checkpoints', 'keep_checkpoint_steps',
+                  'max_abs_loss',
                   # How the run executes, not what it computes (calls.py, population.py).
                   'steps_per_call', 'call_form', 'seeds', 'population_form',
                   # Whether the data files are checked against their known sums (idx.py).

@@ -180,9 +180,37 @@ def test_calls_end_exactly_where_an_action_is_due():
     ends.append(step)
   due = sorted({*range(7, 101, 7), *range(20, 101, 20), 100})
   assert ends == due  # Never past an action; here every gap is under 37.
+  # Listed steps (kept checkpoints) cut calls too, off every period.
+  kept = periodic.Schedule(schedule.actions + (periodic.At('keep', (33, 90)),), last=100)
+  step, ends = 0, []
+  while step < 100:
+    step += kept.call_length(step, 37)
+    ends.append(step)
+  assert ends == sorted({*due, 33, 90})
+  assert [kept.due(s)['keep'] for s in (33, 34, 90, 100)] == [True, False, True, False]
   # Without actions in between, calls are K long.
   quiet = periodic.Schedule((periodic.Every('log', 0),), last=100)
   assert [quiet.call_length(s, 37) for s in (0, 37, 74)] == [37, 37, 26]
+
+
+def test_checkpoints_at_keep_steps_are_saved_and_never_deleted(tmp_path):
+  # Saved every 4 steps, the newest 1 kept; step 6 is off the cadence, step 8 on it. With 5
+  # iterations a call, the calls are cut at 6 so that its checkpoint holds step 6's state.
+  config = small_config(num_train_steps=12, checkpoint_every_steps=4, keep_checkpoints=1,
+                        keep_checkpoint_steps=(6, 8), steps_per_call=5, call_form='loop')
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(config, workdir)
+  kept = sorted(int(n) for n in os.listdir(os.path.join(workdir, 'checkpoints')) if n.isdigit())
+  assert kept == [6, 8, 12]
+  # The checkpoint at 6 is the state a 6-step run ends with.
+  six = train.train_and_evaluate(small_config(num_train_steps=6, checkpoint_every_steps=4,
+                                              keep_checkpoints=1), str(tmp_path / 'six'))
+  from gan_jax import evaluate  # pylint: disable=g-import-not-at-top
+  restored = evaluate.Run(config, workdir).state(6)
+  assert_states_identical(six, restored)
+  with pytest.raises(errors.ConfigError, match=r'keep_checkpoint_steps=\(0,\) must be positive'):
+    train.train_and_evaluate(small_config(keep_checkpoint_steps=(0,)), str(tmp_path / 'bad'))
+  assert not os.path.exists(tmp_path / 'bad')
 
 
 def test_auto_call_form_loops_on_a_cpu_only_for_fully_connected_networks():

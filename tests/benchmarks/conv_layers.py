@@ -21,7 +21,6 @@ import functools
 import json
 import os
 import sys
-import time
 
 from absl import app
 from absl import flags
@@ -35,6 +34,7 @@ from gan_jax import cpu_kernels
 from gan_jax.models import radford
 from gan_jax.models import subpixel
 from gan_jax.models import tap_conv
+import timing  # tests/benchmarks/timing.py, beside this file
 
 _BATCH = flags.DEFINE_integer('batch', 64, 'Examples per convolution (the experiment: 64).')
 _ROUNDS = flags.DEFINE_integer('rounds', 3, 'Rounds; the fastest is reported.')
@@ -63,17 +63,6 @@ def layers(config):
   return rows
 
 
-def _best(run, rounds, repeats):
-  run()
-  best = float('inf')
-  for _ in range(rounds):
-    start = time.perf_counter()
-    for _ in range(repeats):
-      run()
-    best = min(best, (time.perf_counter() - start) / repeats)
-  return best * 1e3
-
-
 def jax_times(batch, side, channels, features, stride, transposed, rounds, repeats):
   """(forward, input gradient, kernel gradient) ms of our layer."""
   if transposed:
@@ -93,7 +82,8 @@ def jax_times(batch, side, channels, features, stride, transposed, rounds, repea
   times = []
   for program in programs:
     compiled = (jax.jit if _XLA_DEFAULT.value else cpu_kernels.jit)(program)
-    times.append(_best(lambda: jax.block_until_ready(compiled(x, kernel, dy)), rounds, repeats))
+    times.append(timing.best_ms(lambda: jax.block_until_ready(compiled(x, kernel, dy)), rounds,
+                                repeats))
   return times
 
 
@@ -118,7 +108,8 @@ def torch_times(batch, side, channels, features, stride, transposed, rounds, rep
   def gradient(of):
     return lambda: torch.autograd.grad(y, [of], dy, retain_graph=True)
 
-  return [_best(run, rounds, repeats) for run in (forward, gradient(x), gradient(layer.weight))]
+  return [timing.best_ms(run, rounds, repeats)
+          for run in (forward, gradient(x), gradient(layer.weight))]
 
 
 def main(argv):
