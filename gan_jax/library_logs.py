@@ -1,5 +1,6 @@
 """What the libraries may print in a command's log: orbax's per-save INFO chatter stays out, its
-warnings and errors show as one line each, and an exception in a library's background thread or
+warnings and errors show as one line each, jax's note that a backend it probes for is absent
+("Unable to initialize backend 'tpu': ... libtpu.so", on every machine without a TPU) stays out, and an exception in a library's background thread or
 callback is one warning line, not a traceback (orbax's writer threads and tensorstore's
 callbacks fail when the storage does; the command reports that failure itself, in one line).
 
@@ -7,6 +8,7 @@ Every command installs this: gan_jax.main and the launch commands (gan_jax/cli.p
 and evaluate in-process.
 """
 import logging as python_logging
+import os
 import sys
 import threading
 
@@ -20,12 +22,19 @@ from gan_jax import interrupts
 _EXPECTED = ('did not provide metrics', 'read_only=True', 'Given directory is read only')
 
 
+# Where jax logs (INFO) each platform it probed for and could not start.
+_XLA_BRIDGE = os.path.join('jax', '_src', 'xla_bridge.py')
+
+
 class QuietLibraries(python_logging.Filter):
-  """Drops orbax's and asyncio's INFO records and the warnings above, and the tracebacks of
-  their other warnings (those come from background threads; the failure itself reaches the
-  command's main)."""
+  """Drops jax's absent-backend notes, orbax's and asyncio's INFO records and the warnings
+  above, and the tracebacks of their other warnings (those come from background threads; the
+  failure itself reaches the command's main)."""
 
   def filter(self, record):
+    if (record.pathname.endswith(_XLA_BRIDGE) and record.levelno < python_logging.WARNING
+        and str(record.msg).startswith('Unable to initialize backend')):
+      return False  # The backends that do exist are what jax.devices() says (hardware.json).
     if '/orbax/' in record.pathname or '/asyncio/' in record.pathname:
       if any(text in str(record.msg) for text in _EXPECTED):
         return False

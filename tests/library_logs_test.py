@@ -2,6 +2,7 @@
 one line, a background thread's exception as one warning."""
 import logging as python_logging
 import os
+import subprocess
 import sys
 import threading
 import uuid
@@ -12,6 +13,8 @@ import pytest
 
 from gan_jax import cli
 from gan_jax import library_logs
+
+from conftest import ROOT
 
 ORBAX_FILE = os.path.join(os.path.dirname(ocp.__file__), 'checkpoint_manager.py')
 
@@ -82,3 +85,27 @@ def test_a_background_thread_failure_is_one_warning_line_once(caplog):
       thread.join()
   lines = [r.getMessage() for r in caplog.records]
   assert lines == [f'a background thread stopped: OSError: {disk}']
+
+
+_PROBE = '''
+import sys
+from absl import logging
+logging.use_absl_handler()
+logging.set_verbosity(logging.INFO)
+if sys.argv[1] == 'installed':
+  from gan_jax import library_logs
+  library_logs.install()
+import jax
+logging.info('devices: %s', jax.devices())
+'''
+
+
+@pytest.mark.parametrize('installed', [False, True])
+def test_jax_notes_on_absent_backends_stay_out_of_the_log(installed):
+  # On a machine without a TPU, jax logs (INFO) that it could not open libtpu.so: alarming and
+  # not about this run. A fresh process, since jax probes its backends once.
+  run = subprocess.run([sys.executable, '-c', _PROBE, 'installed' if installed else 'bare'],
+                       cwd=ROOT, capture_output=True, text=True, check=True, timeout=120,
+                       env={**os.environ, 'JAX_PLATFORMS': ''})
+  assert 'devices: [CpuDevice(id=0)' in run.stderr  # Our own INFO lines stay.
+  assert ("Unable to initialize backend 'tpu'" in run.stderr) is not installed
