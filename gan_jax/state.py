@@ -68,7 +68,8 @@ def create_gan_state(generator: ModelState, discriminator: ModelState,
 
 def create_train_state(config, dataset, spec, rng: jax.Array) -> GANState:
   """The initial GANState of `config` for `dataset` (gan_jax.data.Dataset: its example shape,
-  steps per epoch and pixel means) under `spec` (gan_jax.steps.StepSpec: k and the pmap axis)."""
+  steps per epoch and pixel means) under `spec` (gan_jax.steps.StepSpec: k and the
+  data-parallel axis)."""
   generator = models.build_generator(config.generator, dataset.example_shape, spec.axis_name)
   discriminator = models.build_discriminator(config.discriminator, spec.axis_name,
                                              config.generator)

@@ -23,8 +23,9 @@ DISCRIMINATORS = {
 }
 
 
-# Set by the code that runs the model, never by the config: the pmap axis over which a model
-# with batch norm computes its batch statistics (data parallelism, gan_jax/parallel.py).
+# Set by the code that runs the model, never by the config: the named data-parallel axis (under
+# shard_map; None under parallel.py's jit, which sees the whole batch) over which a model with
+# batch norm computes its batch statistics.
 _RUNTIME_FIELDS = ('batch_axis', 'input_range')  # input_range: radford.py's pixel range.
 
 
@@ -101,7 +102,7 @@ def shrink_for_runlocal(config) -> None:
 
 def _build(role: str, model_config: Mapping[str, Any], batch_axis: Optional[str] = None,
            generator_config: Optional[Mapping[str, Any]] = None, **extra) -> nn.Module:
-  """The model with its runtime fields: the pmap axis, and for a D that plays on G's pixel
+  """The model with its runtime fields: the data-parallel axis, and for a D that plays on G's pixel
   range (radford.py) that range, from `generator_config` (declared once, by G's activation)."""
   cls = model_class(role, model_config)
   fields = {k: tuple(v) if isinstance(v, list) else v for k, v in model_config.items()

@@ -13,7 +13,7 @@ class Denoiser(nn.Module):
   feature_dim: int  # n_h
   num_layers: int = 2
   width: int = 0  # 0: n_h. The paper uses widths >= n_h (ImageNet: 10 x 2048).
-  batch_axis: Optional[str] = None  # The pmap axis of data parallelism (parallel.py).
+  batch_axis: Optional[str] = None  # A named data-parallel axis (steps.py).
 
   @nn.compact
   def __call__(self, h: jax.Array, train: bool = True) -> jax.Array:
