@@ -8,7 +8,8 @@ published number beside ours, with the config, seeds, steps, hardware and traini
 A row's seeds train together first where that is faster: as one population on an accelerator,
 one process per core on a CPU (each gan_jax.main pinned to its core, log <workdir>/sweep.log).
 It goes to <root>/tables/<table>.md and to stdout. --row=TEXT runs only the rows whose label
-contains TEXT (their table goes to <table>-some_rows.md, leaving the whole table's file alone).
+contains TEXT, or the one whose whole label is TEXT (their table goes to <table>-some_rows.md,
+leaving the whole table's file alone).
 --progress trains and evaluates nothing: where each seed stands, from the metrics its run
 evaluated during training (launch/progress.py), into <table>-progress.md; safe beside the runs.
 
@@ -75,8 +76,8 @@ flags.DEFINE_string('tfd_path', '', 'Your TFD_48x48.mat, for the TFD row of gan_
 flags.DEFINE_bool('progress', False, 'Train and evaluate nothing: where each seed stands, from the '
                   'metrics its run evaluated during training (runs may be training), to '
                   '<table>-progress.md.')
-flags.DEFINE_multi_string('row', [], 'Only the rows whose label contains this text (repeat for '
-                          'more); default: every row.')
+flags.DEFINE_multi_string('row', [], 'Only the rows whose label contains this text, or the row '
+                          'whose whole label it is (repeat for more); default: every row.')
 flags.mark_flag_as_required('table')
 
 

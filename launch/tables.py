@@ -59,10 +59,17 @@ class Table:
 
 
 def select(table: Table, only: Sequence[str]) -> Table:
-  """The table with only the rows whose label contains one of the texts `only` (all if empty)."""
+  """The table with only the rows whose label contains one of the texts `only` (all if empty);
+  a text that is a whole label selects that row alone ('GAN, MNIST', not also 'GAN, MNIST, z ~
+  N(0, I)')."""
   if not only:
     return table
-  rows = tuple(r for r in table.rows if any(text in r.label for text in only))
+  labels = {r.label for r in table.rows}
+
+  def chosen(label: str) -> bool:
+    return any(text == label if text in labels else text in label for text in only)
+
+  rows = tuple(r for r in table.rows if chosen(r.label))
   if not rows:
     raise errors.ConfigError(f'--row={list(only)} matches no row of "{table.title}"; its rows: '
                              f'{[r.label for r in table.rows]}')

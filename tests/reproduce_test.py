@@ -232,6 +232,11 @@ def test_rows_are_chosen_by_label_and_an_unknown_one_is_one_line():
   assert [r.experiment for r in table.rows] == ['fashion_mnist_32_gan', 'fashion_mnist_32_gan',
                                                 'fashion_mnist_32_dfm']
   assert tables.select(tables.TABLES['offline'], []) == tables.TABLES['offline']
+  # A whole label is that row alone; part of one, every row that contains it.
+  labels = [r.label for r in tables.select(tables.TABLES['gan_parzen'], ['GAN, MNIST']).rows]
+  assert labels == ['GAN, MNIST']
+  labels = [r.label for r in tables.select(tables.TABLES['gan_parzen'], ['GAN, MN']).rows]
+  assert labels == ['GAN, MNIST', 'GAN, MNIST, z ~ N(0, I)']
   with pytest.raises(errors.ConfigError, match="--row=\\['Fashion 32'\\] matches no row") as info:
     tables.select(tables.TABLES['offline'], ['Fashion 32'])
   assert '\n' not in str(info.value) and 'Fashion-MNIST 32x32, Radford DCGAN' in str(info.value)
