@@ -99,7 +99,8 @@ def base_config() -> ml_collections.ConfigDict:
   config.checkpoint_every_steps = 5000
   config.sample_every_steps = 5000
   config.keep_checkpoints = 3  # The newest ones; plus the best by the selection metric.
-  # Steps at which a checkpoint is saved and never deleted (a long run's milestones).
+  # Steps at which a checkpoint is saved and kept, as long as the run's config lists them (a
+  # long run's milestones; resumed without them, they are deleted like any other).
   config.keep_checkpoint_steps = ()
   # Training ends early when the selection metric, evaluated every eval.every_steps, stops
   # improving (gan_jax/early_stopping.py); patience 0: train for num_train_steps.

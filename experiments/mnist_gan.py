@@ -28,7 +28,7 @@ or at the cap of 2,000 epochs (gan_jax/early_stopping.py):
   1.000004^t), where training has all but stopped moving G.
 Each evaluation is a checkpoint; the best by validation LL, the newest 3 and those at epochs 1,000,
 1,500 and 2,000 (where the reproduction reports the row) are kept.
-num_train_steps and early_stopping.* may be changed on resume.
+num_train_steps, keep_checkpoint_steps and early_stopping.* may be changed on resume.
 """
 from experiments import common
 from gan_jax import data

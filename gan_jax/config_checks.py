@@ -48,9 +48,9 @@ def _validate(config, training: bool) -> None:
     errors.require(isinstance(value, int) and value > 0,
                    f'config.{key}={value!r} must be a positive integer')
   keep_steps = config.get('keep_checkpoint_steps', ())
-  errors.require(all(isinstance(s, int) and s > 0 for s in keep_steps),
+  errors.require(all(type(s) is int and s > 0 for s in keep_steps),  # (Not True, a bool.)
                  f'config.keep_checkpoint_steps={keep_steps!r} must be positive integers (steps '
-                 'whose checkpoints are saved and never deleted), e.g. (500000, 1000000)')
+                 'whose checkpoints are saved and kept), e.g. (500000, 1000000)')
   errors.require(isinstance(config.seed, int) and 0 <= config.seed < 2**32,
                  f'config.seed={config.seed!r} must be an integer in [0, 2**32)')
   errors.require(config.max_abs_loss >= 0, f'config.max_abs_loss={config.max_abs_loss} must be '

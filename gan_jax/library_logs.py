@@ -1,6 +1,7 @@
 """What the libraries may print in a command's log: orbax's per-save INFO chatter stays out, its
-warnings and errors show as one line each, jax's note that a backend it probes for is absent
-("Unable to initialize backend 'tpu': ... libtpu.so", on every machine without a TPU) stays out, and an exception in a library's background thread or
+warnings and errors show as one line each, jax's note that a backend's library is not installed
+("Unable to initialize backend 'tpu': ... libtpu.so: cannot open shared object file", on every
+machine without a TPU) stays out, and an exception in a library's background thread or
 callback is one warning line, not a traceback (orbax's writer threads and tensorstore's
 callbacks fail when the storage does; the command reports that failure itself, in one line).
 
@@ -22,7 +23,7 @@ from gan_jax import interrupts
 _EXPECTED = ('did not provide metrics', 'read_only=True', 'Given directory is read only')
 
 
-# Where jax logs (INFO) each platform it probed for and could not start.
+# Where jax logs (INFO) each platform it probed for and could not start, and why.
 _XLA_BRIDGE = os.path.join('jax', '_src', 'xla_bridge.py')
 
 
@@ -33,8 +34,12 @@ class QuietLibraries(python_logging.Filter):
 
   def filter(self, record):
     if (record.pathname.endswith(_XLA_BRIDGE) and record.levelno < python_logging.WARNING
-        and str(record.msg).startswith('Unable to initialize backend')):
-      return False  # The backends that do exist are what jax.devices() says (hardware.json).
+        and str(record.msg).startswith('Unable to initialize backend')
+        and 'cannot open shared object file' in record.getMessage()):
+      # Not installed: the backends that exist are what jax.devices() says (hardware.json). A
+      # backend that is installed but fails to start (a TPU held by another process) keeps its
+      # line, the only place its reason appears.
+      return False
     if '/orbax/' in record.pathname or '/asyncio/' in record.pathname:
       if any(text in str(record.msg) for text in _EXPECTED):
         return False

@@ -138,10 +138,11 @@ class Run:
     # best checkpoint by it is kept beside the newest config.keep_checkpoints.
     self._selection = (early_stopping.monitored_key(config) if config.eval.every_steps
                        else None)
+    keep_steps = tuple(config.get('keep_checkpoint_steps', ()))
     self.checkpointer = checkpointing.Checkpointer(
         os.path.join(workdir, 'checkpoints'), keep=config.keep_checkpoints,
         save_interval_steps=config.checkpoint_every_steps, best_metric=self._selection,
-        config=config, keep_steps=config.keep_checkpoint_steps)
+        config=config, keep_steps=keep_steps)
     self._fixed_z = prior.sample_noise(sample_rng, config.num_samples, config.noise.dim,
                                        config.noise.prior)
     self._generate = cpu_kernels.jit(lambda g, z: g.forward(g.params, z, train=False)[0])
@@ -149,7 +150,7 @@ class Run:
                                        periodic.Every('checkpoint', config.checkpoint_every_steps),
                                        periodic.Every('evaluate', config.eval.every_steps),
                                        periodic.Every('sample', config.sample_every_steps),
-                                       periodic.At('keep', tuple(config.keep_checkpoint_steps))),
+                                       periodic.At('keep', keep_steps)),
                                       last=config.num_train_steps)
     self._log = None
     self._history = []

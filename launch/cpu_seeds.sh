@@ -8,7 +8,7 @@
 #
 #   launch/cpu_seeds.sh [-n NAME] [-c CORES] ROOT EXPERIMENT SEED... [-- EXTRA gan_jax.main FLAGS]
 #   launch/cpu_seeds.sh /tmp/gan_jax_runs mnist_gan 0 1 2
-#   python -m launch.reproduce --table=gan_parzen --row=MNIST --root=/tmp/gan_jax_runs
+#   python -m launch.reproduce --table=gan_parzen --row='GAN, MNIST' --root=/tmp/gan_jax_runs
 #
 # Flags after -- name the workdir as launch.sweep names a point's: `... mnist_gan 0 --
 # --config.noise.prior=normal` trains in ROOT/mnist_gan/noise.prior=normal,seed=0, where

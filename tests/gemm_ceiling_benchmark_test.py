@@ -40,6 +40,17 @@ def test_every_product_is_the_convolutions_kernel_gradient():
     operand = p.T.copy() if layout == "P' dy" else p
     got = np.asarray(fn(jnp.asarray(operand), jnp.asarray(dy)))
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3, err_msg=f'{library} {layout}')
+    # Each row times the library it names: its product is handed to that library (YNNPACK
+    # declines the transposed operand, which Eigen then computes, as the docstring says).
+    program = fn.lower(jnp.asarray(operand), jnp.asarray(dy)).compile().as_text()
+    engaged = {'YNNPACK': 'ynn_fusion' in program, 'oneDNN': 'onednn' in program}
+    expected = {'YNNPACK': library == 'YNNPACK' and layout == "P' dy",
+                'oneDNN': library == 'oneDNN'}
+    assert engaged == expected, (library, layout)
+  images = jnp.asarray(x), jnp.asarray(dy.reshape(2, side, side, -1))
+  for what, fn in gemm_ceiling.from_activations().items():
+    np.testing.assert_allclose(np.asarray(fn(*images)).reshape(want.shape), want, rtol=1e-4,
+                               atol=1e-3, err_msg=what)
 
 
 @pytest.mark.slow
@@ -53,6 +64,6 @@ def test_the_script_prints_and_writes_its_table(tmp_path):
     table = json.load(f)
   assert table['gflop'] == 2 * 256 * 576 * 128 / 1e9
   names = [(r['what'], r['operands']) for r in table['rows']]
-  assert len(names) == 6 + 1 + 3 and all(r['ms'] > 0 for r in table['rows'])
+  assert len(names) == 6 + 3 + 3 and all(r['ms'] > 0 for r in table['rows'])
   for what, operands in names:
     assert f'| {what} | {operands} |' in run.stdout

@@ -78,6 +78,7 @@ def test_each_seed_stops_by_its_own_rule_and_is_frozen(tmp_path, monkeypatch, fo
   def config(*args, **kw):
     c = _config(*args, num_train_steps=10, log_every_steps=2, checkpoint_every_steps=100, **kw)
     c.keep_checkpoints = 1
+    c.keep_checkpoint_steps = (3,)  # Off every cadence: saved and kept for each seed, too.
     c.eval.every_steps = 2
     c.early_stopping.patience = 2
     return c
@@ -93,6 +94,8 @@ def test_each_seed_stops_by_its_own_rule_and_is_frozen(tmp_path, monkeypatch, fo
     assert stop['step'] == (6 if seed == 0 else 10)
     assert stop['stopped_by'] == ('early_stopping' if seed == 0 else 'num_train_steps')
     assert int(states[seed].step) == stop['step']  # Frozen where it stopped.
+    kept = os.listdir(tmp_path / 'pop' / f'seed={seed}' / 'checkpoints')
+    assert '3' in kept and '3' in os.listdir(tmp_path / f'alone{seed}' / 'checkpoints')
     for x, y in zip(jax.tree.leaves(alone[seed]), jax.tree.leaves(states[seed])):
       np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-6)
 

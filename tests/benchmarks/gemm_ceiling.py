@@ -8,12 +8,14 @@ channels, 3x3) is, after im2col, one product dw = P^T dy with P [B*16*16, 576] a
 dy [B*16*16, 128]: 2.4 GFLOP at batch 64. Timed here, the operands already laid out:
 - as the gradient needs it (P^T dy, both contracted on their leading axis) and with P stored
   transposed (P' dy, the plain product), each under XLA:CPU's three libraries: YNNPACK (jax
-  0.10's default for products), Eigen, and oneDNN (`xla_cpu_experimental_onednn_fusion_type`);
+  0.10's default for products; it declines P^T dy, which Eigen then computes), Eigen, and
+  oneDNN (`xla_cpu_use_onednn` with `xla_cpu_experimental_onednn_fusion_type`);
 - PyTorch's torch.mm at the same two layouts;
-- XLA's own kernel gradient of the convolution (im2col included), which the models use.
-If XLA's best product is slower than PyTorch's whole kernel gradient (tests/benchmarks/
-conv_layers.py), no rewriting of the convolution as products can reach PyTorch's speed here:
-the gap is the libraries' kernels (docs/performance.md).
+- XLA's own kernel gradient of the convolution (im2col included), which the models use;
+- the kernel gradient from the activations through oneDNN's fast layout: the transposed im2col
+  then one product, and nine products over shifted slices of the transposed, padded activation.
+Where only a layout XLA never has is fast, rewriting the convolution as products cannot reach
+PyTorch's speed here (docs/performance.md has the numbers, and what laying it out cost).
 """
 import json
 import os
@@ -43,6 +45,7 @@ LIBRARIES = {
     'YNNPACK': cpu_kernels.OPTIONS,
     'Eigen': {'xla_cpu_experimental_ynn_fusion_type': 'LIBRARY_FUSION_TYPE_REDUCE'},
     'oneDNN': {'xla_cpu_experimental_ynn_fusion_type': 'LIBRARY_FUSION_TYPE_REDUCE',
+               'xla_cpu_use_onednn': True,  # (Without it the fusion type below is ignored.)
                'xla_cpu_experimental_onednn_fusion_type': 'LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT'},
 }
 LAYOUTS = {'P^T dy': lambda p, dy: p.T @ dy,  # p [N, 576]: both contracted on axis 0.
@@ -63,6 +66,38 @@ def conv_kernel_gradient(x: jax.Array, dy: jax.Array) -> jax.Array:
   return jax.vjp(conv, jnp.zeros((K, K, x.shape[-1], dy.shape[-1]), x.dtype))[1](dy)[0]
 
 
+def im2col_product(x: jax.Array, dy: jax.Array) -> jax.Array:
+  """The kernel gradient as P' dy, P' [(i, j, c), (n, h, w)] built from x: the fast layout."""
+  _, height, width, channels = x.shape
+  xt = jnp.pad(x.transpose(3, 0, 1, 2), ((0, 0), (0, 0), (1, 1), (1, 1)))
+  pt = jnp.concatenate([xt[:, :, i:i + height, j:j + width].reshape(channels, -1)
+                        for i in range(K) for j in range(K)])
+  return (pt @ dy.reshape(-1, dy.shape[-1])).reshape(K, K, channels, -1)
+
+
+def shifted_products(x: jax.Array, dy: jax.Array) -> jax.Array:
+  """The same as nine products, one per tap, of a slice of the transposed, padded activation
+  flattened over (n, h, w) and dy placed on the same padded grid (no im2col)."""
+  batch, height, width, channels = x.shape
+  rows = batch * (height + 2) * (width + 2)
+  xt = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0))).reshape(rows, channels).T
+  grid = jnp.pad(dy, ((0, 0), (0, 2), (0, 2), (0, 0))).reshape(rows, dy.shape[-1])
+  length = rows - 2 * (width + 2) - 2
+  offsets = [i * (width + 2) + j for i in range(K) for j in range(K)]
+  return jnp.stack([xt[:, o:o + length] @ grid[:length] for o in offsets]).reshape(
+      K, K, channels, -1)
+
+
+def from_activations():
+  """{name: jitted fn(x [B, H, W, C], dy [B, H, W, O])}: XLA's kernel gradient and the two forms
+  above on oneDNN."""
+  return {'XLA conv kernel gradient': cpu_kernels.jit(conv_kernel_gradient),
+          'oneDNN: transposed im2col, one product': jax.jit(
+              im2col_product, compiler_options=LIBRARIES['oneDNN']),
+          'oneDNN: nine products of shifted slices': jax.jit(
+              shifted_products, compiler_options=LIBRARIES['oneDNN'])}
+
+
 def _torch_rows(p, dy, x, rounds, repeats):
   """PyTorch's product at both layouts, and nn.Conv2d's whole kernel gradient (NCHW)."""
   import torch  # pylint: disable=g-import-not-at-top
@@ -73,7 +108,7 @@ def _torch_rows(p, dy, x, rounds, repeats):
   ty = torch.from_numpy(dy.reshape(y.shape[0], SIDE, SIDE, FEATURES).transpose(0, 3, 1, 2).copy())
   return [('PyTorch torch.mm', 'P^T dy', timing.best_ms(lambda: tp.T @ tdy, rounds, repeats)),
           ('PyTorch torch.mm', "P' dy", timing.best_ms(lambda: tpt @ tdy, rounds, repeats)),
-          ('PyTorch Conv2d kernel gradient', 'im2col included', timing.best_ms(
+          ('PyTorch Conv2d kernel gradient', 'from x and dy', timing.best_ms(
               lambda: torch.autograd.grad(y, [layer.weight], ty, retain_graph=True),
               rounds, repeats))]
 
@@ -100,11 +135,10 @@ def main(argv):
     args = inputs[layout]
     results.append((f'XLA {library}', layout,
                     timing.best_ms(lambda: jax.block_until_ready(fn(*args)), rounds, repeats)))
-  gradient = cpu_kernels.jit(conv_kernel_gradient)
   x_on, dy_on = jnp.asarray(x), jnp.asarray(dy.reshape(batch, SIDE, SIDE, FEATURES))
-  results.append(('XLA conv kernel gradient', 'im2col included',
-                  timing.best_ms(lambda: jax.block_until_ready(gradient(x_on, dy_on)), rounds,
-                                 repeats)))
+  for what, fn in from_activations().items():
+    results.append((what, 'from x and dy', timing.best_ms(
+        lambda: jax.block_until_ready(fn(x_on, dy_on)), rounds, repeats)))
   results += _torch_rows(p, dy, x, rounds, repeats)
   print('| what | operands | ms | GFLOP/s |\n| --- | --- | --- | --- |')
   for what, layout, ms in results:
