@@ -293,14 +293,14 @@ def test_on_an_accelerator_a_rows_seeds_train_as_one_population(tmp_path, monkey
   monkeypatch.setattr(population, 'train', lambda config, workdir, dirs: trained.append(
       (config.seeds, dirs)) or real(config, workdir, dirs))
   separate, _ = reproduce.reproduce('offline', str(tmp_path / 'separate'), runlocal=True,
-                                    inception_weights='', only=['Ring of 8 Gaussians, GAN'])
+                                    inception_weights='', only=['Ring of 8 Gaussians'])
   assert trained == []  # On a CPU: one seed after another.
   monkeypatch.setattr(seed_training, 'trains_populations', lambda: True)
   together, failed = reproduce.reproduce('offline', str(tmp_path / 'pop'), runlocal=True,
-                                         inception_weights='', only=['Ring of 8 Gaussians, GAN'])
+                                         inception_weights='', only=['Ring of 8 Gaussians'])
   assert not failed
   root = str(tmp_path / 'pop')
-  # (The label also selects the '+ DFM' row: each row is one population.)
+  # (The text selects the GAN and the '+ DFM' rows: each row is one population.)
   assert trained == [('0,1,2,3,4', [os.path.join(root, f'{e}-runlocal', f'seed={s}')
                                     for s in range(5)]) for e in ('toy_ring_gan', 'toy_ring_dfm')]
   for label in ('Ring of 8 Gaussians, GAN |', 'Ring of 8 Gaussians, GAN + DFM |'):
@@ -331,7 +331,7 @@ def test_on_a_cpu_a_rows_seeds_train_one_process_per_core(tmp_path, monkeypatch,
   """On this 2-core CPU the seeds train as pinned processes, two at a time, with exactly the
   config run_seed then evaluates (it finds them trained); the numbers are those of training in
   this process."""
-  only = ['Ring of 8 Gaussians, GAN']
+  only = ['Ring of 8 Gaussians']  # The GAN and the GAN + DFM rows.
   on_cores, failed = reproduce.reproduce('offline', str(tmp_path / 'cores'), runlocal=True,
                                          inception_weights='', only=only)
   assert not failed
