@@ -100,8 +100,7 @@ def _retention(keep: int, best_metric: Optional[str], keep_steps: Sequence[int] 
   if keep_steps:
     kept.append(policies.CustomSteps(steps=[int(s) for s in keep_steps]))
   if best_metric is None:
-    return dict(preservation_policy=kept[0] if len(kept) == 1 else
-                policies.AnyPreservationPolicy(kept))
+    return dict(preservation_policy=policies.AnyPreservationPolicy(kept))
   value = _metric_value(best_metric)
   kept.append(policies.BestN(get_metric_fn=value, n=1, keep_checkpoints_without_metrics=False))
   return dict(preservation_policy=policies.AnyPreservationPolicy(kept), best_fn=value,

@@ -30,6 +30,7 @@ import numpy as np
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.dirname(os.path.dirname(_HERE))]
 from gan_jax import cpu_kernels  # pylint: disable=g-import-not-at-top
+from gan_jax.models import tap_conv
 import timing  # tests/benchmarks/timing.py, beside this file
 
 _BATCH = flags.DEFINE_integer('batch', 64, 'Examples (cifar10_dcgan: 64).')
@@ -59,11 +60,10 @@ def products():
 
 
 def conv_kernel_gradient(x: jax.Array, dy: jax.Array) -> jax.Array:
-  """XLA's kernel gradient of the 'SAME' 3x3 convolution, as the models take it."""
-  def conv(kernel):
-    return jax.lax.conv_general_dilated(x, kernel, (1, 1), 'SAME',
-                                        dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
-  return jax.vjp(conv, jnp.zeros((K, K, x.shape[-1], dy.shape[-1]), x.dtype))[1](dy)[0]
+  """The kernel gradient of the 'SAME' 3x3 convolution through the models' own layer
+  (tap_conv.conv: XLA's for a wide layer)."""
+  kernel = jnp.zeros((K, K, x.shape[-1], dy.shape[-1]), x.dtype)
+  return jax.vjp(lambda k: tap_conv.conv(x, k), kernel)[1](dy)[0]
 
 
 def im2col_product(x: jax.Array, dy: jax.Array) -> jax.Array:
