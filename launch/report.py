@@ -7,7 +7,8 @@ each seed's selected checkpoint marked; and the first seed's Fig. 2 (samples bes
 nearest training example) of its selected checkpoint. Rows that name a comparison
 (tables.Row.compare) share one more figure: a metric against epochs, each row's mean over its
 seeds with a ± s.e. band, the real data as a line; and under it, each row against the first:
-the difference of their means ± its s.e., and whether it exceeds 2 s.e.
+the difference of their means ± its s.e., and whether it exceeds 2 s.e., for that metric and
+for those the rows name in compare_also (scored at the end only: no figure).
 """
 import os
 import re
@@ -267,6 +268,8 @@ def _comparisons(out: str, folder: str, rows: List[Dict]) -> List[str]:
     if comparison_figure(os.path.join(out, file), title, metric, key, series, reference):
       lines += [f'![{title}: {metric} {key} against epochs]({folder}/{file})', '']
     differences = verdicts(metric, key, series)
+    for also in dict.fromkeys(pair for e in entries for pair in e['row'].compare_also):
+      differences += verdicts(*also, series)
     lines += differences + [''] if differences else []
   return lines
 

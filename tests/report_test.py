@@ -128,6 +128,37 @@ def test_the_comparison_figure_draws_each_row_s_mean_and_standard_error_over_see
   assert np.isnan(se).all()  # One seed: no band.
 
 
+def test_a_score_computed_only_at_the_end_is_compared_too_where_the_rows_name_it(tmp_path):
+  """compare_also: the real-pool3 FID of the final checkpoints (no curve), GAN 60, 170, 160
+  against DFM 50, 50, 150: difference -46.67, s.e. by hand sqrt(3,700 / 3 + 3,333.3 / 3) =
+  48.42, so 1.0 s.e.; a row whose seeds lack that score (no Inception weights) prints no line."""
+  def runs(side, classifier, pool3):
+    made = [_fid_run(tmp_path, f'{side}{i}', [v]) for i, v in enumerate(classifier)]
+    for run, value in zip(made, pool3):
+      run['summary'][tables.INCEPTION] = {'fid': value}
+    return made
+  compare = ('Fashion 32', tables.CLASSIFIER, 'fid')
+  also = ((tables.INCEPTION, 'fid'),)
+  rows = [tables.Row(name, 'fashion_mnist_32_gan', (tables.CLASSIFIER, tables.INCEPTION),
+                     compare=compare, compare_also=also) for name in ('GAN', 'DFM')]
+  gan, dfm = runs('gan', (8.0, 88.0, 77.0), (60.0, 170.0, 160.0)), runs('dfm', (4.0, 7.0, 80.0),
+                                                                         (50.0, 50.0, 150.0))
+  lines = report.figures_markdown(str(tmp_path / 'tables' / 'offline.md'),
+                                  [{'row': r, 'results': s} for r, s in zip(rows, (gan, dfm))])
+  stderr = np.sqrt(np.var([60, 170, 160], ddof=1) / 3 + np.var([50, 50, 150], ddof=1) / 3)
+  assert stderr == pytest.approx(48.42, abs=0.01)
+  assert lines[2:] == [
+      '- DFM against GAN, classifier fid as in the table: 30.33 against 57.67 (3 and 3 seed(s)), '
+      'difference -27.33 ± 35.27 (s.e.), 0.8 s.e.: not more than 2 s.e.',
+      '- DFM against GAN, inception fid as in the table: 83.33 against 130.00 (3 and 3 seed(s)), '
+      'difference -46.67 ± 48.42 (s.e.), 1.0 s.e.: not more than 2 s.e.', '']
+  for run in dfm:
+    del run['summary'][tables.INCEPTION]
+  lines = report.figures_markdown(str(tmp_path / 'tables' / 'offline.md'),
+                                  [{'row': r, 'results': s} for r, s in zip(rows, (gan, dfm))])
+  assert [line for line in lines if 'inception' in line] == []
+
+
 def test_a_row_against_another_is_the_difference_of_means_and_its_welch_standard_error(tmp_path):
   """Finals GAN 10, 22, 11 and DFM 12, 14: difference 13 - 14.33 = -1.33; s.e. by hand:
   sqrt(44.33 / 3 + 2 / 2) = 3.97, so 0.3 s.e.; DFM 1, 2 against GAN 30, 31 is 29 s.e. away."""
