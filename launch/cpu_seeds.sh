@@ -3,10 +3,16 @@
 # its core (taskset) and niced, the next seed starting on a core when its seed finishes. On the
 # 2-core CPU of this project two single-core processes train 13 % more epochs per hour than one
 # process on both cores (mnist_gan: 18.2 s an epoch each, against 10.25 s for one; README).
+# Once no seed is left to start, a core that frees up goes to a seed still training: the run is
+# stopped with SIGTERM (it checkpoints the step reached; exit 143) and resumed pinned to its cores
+# and the free ones (XLA sizes its thread pool when a process starts, so a running process
+# cannot simply be given another core). The last seed of a row then trains on every core: on
+# this 2-core CPU mnist_gan's epoch takes 10.25 s on both cores against 18.2 s on one.
+# -1: each seed keeps one core to the end.
 # Every run resumes: stopped at any point (a session's end, Ctrl-C), the same command goes on.
 # Workdirs are those of launch.reproduce, so that the table then only evaluates them:
 #
-#   launch/cpu_seeds.sh [-n NAME] [-c CORES] ROOT EXPERIMENT SEED... [-- EXTRA gan_jax.main FLAGS]
+#   launch/cpu_seeds.sh [-n NAME] [-c CORES] [-1] ROOT EXPERIMENT SEED... [-- EXTRA gan_jax.main FLAGS]
 #   launch/cpu_seeds.sh /tmp/gan_jax_runs mnist_gan 0 1 2
 #   python -m launch.reproduce --table=gan_parzen --row='GAN, MNIST' --root=/tmp/gan_jax_runs
 #
@@ -20,17 +26,18 @@
 # that one leaves free.
 # Logs: beside each workdir, <workdir>.log. Exit status: 0 if every seed finished, else 1.
 set -uo pipefail
-name='' core_list=''
-while getopts 'n:c:' option; do
+name='' core_list='' widen=1
+while getopts 'n:c:1' option; do
   case $option in
     n) name=$OPTARG ;;
     c) core_list=$OPTARG ;;
+    1) widen=0 ;;
     *) exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
 if [ $# -lt 3 ]; then
-  echo "usage: $0 [-n NAME] [-c CORES] ROOT EXPERIMENT SEED... [-- FLAGS]" >&2
+  echo "usage: $0 [-n NAME] [-c CORES] [-1] ROOT EXPERIMENT SEED... [-- FLAGS]" >&2
   exit 2
 fi
 root=$1 experiment=$2
@@ -63,29 +70,71 @@ declare -A on_core=()  # core -> pid
 declare -A seed_of=()  # pid -> seed
 status=0
 
-start() {  # start SEED CORE
-  local workdir="$root/$name/${variant}seed=$1"
-  echo "seed $1 on core $2: log $workdir.log"
+start() {  # start SEED CORES (comma-separated)
+  local workdir="$root/$name/${variant}seed=$1" core where="core $2"
+  [[ $2 == *,* ]] && where="cores $2"
+  echo "seed $1 on $where: log $workdir.log"
   nice -n 10 taskset -c "$2" python -m gan_jax.main --config="experiments/$experiment.py" \
     --config.seed="$1" --workdir="$workdir" "${extra[@]}" >>"$workdir.log" 2>&1 &
-  on_core[$2]=$! seed_of[$!]=$1
+  for core in ${2//,/ }; do on_core[$core]=$!; done
+  seed_of[$!]=$1
 }
 
-reap() {  # Waits for one run; frees its core.
-  local pid rc core
+release() {  # release PID STATUS: frees its cores, reports its exit.
+  local core
+  for core in "${!on_core[@]}"; do [ "${on_core[$core]}" = "$1" ] && unset "on_core[$core]"; done
+  echo "seed ${seed_of[$1]} exited with status $2"
+  [ "$2" = 0 ] || status=1
+  unset "seed_of[$1]"
+}
+
+reap() {  # Waits for one run; frees its cores.
+  local pid rc
   wait -n -p pid
   rc=$?
-  for core in "${!on_core[@]}"; do [ "${on_core[$core]}" = "$pid" ] && unset "on_core[$core]"; done
-  echo "seed ${seed_of[$pid]} exited with status $rc"
-  [ "$rc" = 0 ] || status=1
+  release "$pid" "$rc"
+}
+
+cores_of() {  # The cores a run (PID, or '' for none) holds, comma-separated, in order.
+  local core held=()
+  for core in "${usable[@]}"; do [ "${on_core[$core]:-}" = "$1" ] && held+=("$core"); done
+  (IFS=,; echo "${held[*]}")
+}
+
+widen() {  # Gives the free cores to the run holding fewest: stopped with SIGTERM, resumed.
+  local free pid fewest='' least count rc seed held
+  free=$(cores_of '')
+  [ -n "$free" ] || return 0
+  for pid in "${!seed_of[@]}"; do
+    held=$(cores_of "$pid")
+    count=$(($(tr -cd , <<< "$held" | wc -c) + 1))
+    if [ -z "$fewest" ] || [ "$count" -lt "$least" ]; then fewest=$pid least=$count; fi
+  done
+  [ -n "$fewest" ] || return 0
+  seed=${seed_of[$fewest]} held=$(cores_of "$fewest")
+  echo "seed $seed: core $free free; stopping it (SIGTERM: it checkpoints) to resume it there too"
+  kill -TERM "$fewest" 2>/dev/null
+  wait "$fewest"
+  rc=$?
+  if [ "$rc" = 143 ]; then  # Stopped as asked: resumed on its cores and the free ones.
+    for core in ${held//,/ }; do unset "on_core[$core]"; done
+    unset "seed_of[$fewest]"
+    start "$seed" "$(echo "$held,$free" | tr , '\n' | sort -n | paste -sd, -)"
+  else  # It ended by itself meanwhile.
+    release "$fewest" "$rc"
+  fi
 }
 
 trap 'kill -INT "${!seed_of[@]}" 2>/dev/null; wait; exit 130' INT TERM
-for seed in "${seeds[@]}"; do
+for i in "${!seeds[@]}"; do
   while [ "${#on_core[@]}" -ge "$cores" ]; do reap; done
-  for core in "${usable[@]}"; do
-    [ -z "${on_core[$core]:-}" ] && { start "$seed" "$core"; break; }
-  done
+  free=$(cores_of '')
+  # The last seed takes every free core (unless -1); the others one each.
+  [ "$widen" = 1 ] && [ "$i" = $((${#seeds[@]} - 1)) ] || free=${free%%,*}
+  start "${seeds[$i]}" "$free"
 done
-while [ "${#on_core[@]}" -gt 0 ]; do reap; done
+while [ "${#seed_of[@]}" -gt 0 ]; do
+  [ "$widen" = 1 ] && widen
+  [ "${#seed_of[@]}" -gt 0 ] && reap
+done
 exit $status

@@ -4,25 +4,37 @@ records each invocation instead of training (training is tested elsewhere)."""
 import os
 import subprocess
 
+import pytest
+
 from conftest import ROOT
 from launch import rows
 from launch import tables
 
 SCRIPT = os.path.join(ROOT, 'launch', 'cpu_seeds.sh')
-# Records its arguments, its CPU affinity and niceness, then exits with $FAKE_STATUS (default 0).
+# Records its arguments, its CPU affinity and niceness (and appends the affinity to
+# <workdir>.cores), then exits with $FAKE_STATUS (default 0). The seed $FAKE_SLOW trains for
+# $FAKE_TICKS tenths of a second; on SIGTERM it checkpoints (<workdir>.stopped) and exits 143 as
+# gan_jax.main does; resumed after that, it ends at once.
 FAKE_PYTHON = """#!/usr/bin/env bash
 for a in "$@"; do case $a in --workdir=*) workdir=${a#--workdir=} ;; esac; done
 { printf '%s\\n' "$@"; taskset -cp $$ | sed 's/.*: //'; nice; } > "$workdir.args"
+taskset -cp $$ | sed 's/.*: //' >> "$workdir.cores"
+if [ -n "${FAKE_SLOW:-}" ] && [[ $workdir == *seed=$FAKE_SLOW ]] && [ ! -e "$workdir.stopped" ]; then
+  trap 'touch "$workdir.stopped"; exit 143' TERM
+  for _ in $(seq "${FAKE_TICKS:-100}"); do sleep 0.1; done
+fi
 exit ${FAKE_STATUS:-0}
 """
+TWO_CORES = {0, 1} <= os.sched_getaffinity(0)
 
 
-def _run(tmp_path, *args, status=0):
+def _run(tmp_path, *args, status=0, **env_vars):
   bin_dir = tmp_path / 'bin'
   bin_dir.mkdir(exist_ok=True)
   (bin_dir / 'python').write_text(FAKE_PYTHON)
   (bin_dir / 'python').chmod(0o755)
-  env = {**os.environ, 'PATH': f'{bin_dir}:{os.environ["PATH"]}', 'FAKE_STATUS': str(status)}
+  env = {**os.environ, 'PATH': f'{bin_dir}:{os.environ["PATH"]}', 'FAKE_STATUS': str(status),
+         **env_vars}
   return subprocess.run(['bash', SCRIPT, *args], env=env, capture_output=True, text=True,
                         timeout=60)
 
@@ -61,3 +73,32 @@ def test_a_failed_seed_and_bad_flags_exit_non_zero(tmp_path):
   assert not (tmp_path / 'refused').exists()  # Refused before anything started.
   missing = _run(tmp_path, str(tmp_path / 'runs'), 'no_such_experiment', '0')
   assert missing.returncode == 2 and 'no experiments/no_such_experiment.py' in missing.stderr
+
+
+def _cores(root, seed):
+  return (root / 'mnist_gan' / f'seed={seed}.cores').read_text().split()
+
+
+@pytest.mark.skipif(not TWO_CORES, reason='needs cores 0 and 1')
+def test_a_freed_core_goes_to_the_seed_still_training(tmp_path):
+  root = tmp_path / 'runs'
+  done = _run(tmp_path, '-c', '0 1', str(root), 'mnist_gan', '0', '1', '2', FAKE_SLOW='1')
+  assert done.returncode == 0, done.stdout + done.stderr
+  # Seeds 0 and 1 one core each; seed 2, the last, on the core seed 0 freed; once seed 2 ended,
+  # seed 1 was stopped by SIGTERM and resumed on both cores, where it finished.
+  assert _cores(root, 0) == ['0'] and _cores(root, 2) == ['0']
+  assert _cores(root, 1) == ['1', '0,1']
+  assert (root / 'mnist_gan' / 'seed=1.stopped').exists()
+  assert 'seed 1 on cores 0,1' in done.stdout and 'seed 1 exited with status 0' in done.stdout
+  assert 'status 143' not in done.stdout
+
+
+@pytest.mark.skipif(not TWO_CORES, reason='needs cores 0 and 1')
+def test_the_last_seed_starts_on_every_free_core_unless_told_one(tmp_path):
+  root = tmp_path / 'runs'
+  assert _run(tmp_path, '-c', '0 1', str(root), 'mnist_gan', '3').returncode == 0
+  assert _cores(root, 3) == ['0,1']
+  kept = _run(tmp_path, '-1', '-c', '0 1', str(root), 'mnist_gan', '0', '1', '2', FAKE_SLOW='1',
+              FAKE_TICKS='10')
+  assert kept.returncode == 0, kept.stdout + kept.stderr
+  assert _cores(root, 1) == ['1'] and not (root / 'mnist_gan' / 'seed=1.stopped').exists()
