@@ -12,16 +12,18 @@ from launch import tables
 
 SCRIPT = os.path.join(ROOT, 'launch', 'cpu_seeds.sh')
 # Records its arguments, its CPU affinity and niceness (and appends the affinity to
-# <workdir>.cores), then exits with $FAKE_STATUS (default 0). The seed $FAKE_SLOW trains for
-# $FAKE_TICKS tenths of a second; on SIGTERM it checkpoints (<workdir>.stopped) and exits 143 as
-# gan_jax.main does; resumed after that, it ends at once.
+# <workdir>.cores), then exits with $FAKE_STATUS (default 0) after $FAKE_DELAY seconds. The seed
+# $FAKE_SLOW trains for $FAKE_TICKS tenths of a second instead; on SIGTERM it checkpoints
+# (<workdir>.stopped) and exits 143 as gan_jax.main does; resumed after that, it ends at once.
 FAKE_PYTHON = """#!/usr/bin/env bash
 for a in "$@"; do case $a in --workdir=*) workdir=${a#--workdir=} ;; esac; done
+trap 'touch "$workdir.stopped"; exit 143' TERM
 { printf '%s\\n' "$@"; taskset -cp $$ | sed 's/.*: //'; nice; } > "$workdir.args"
 taskset -cp $$ | sed 's/.*: //' >> "$workdir.cores"
 if [ -n "${FAKE_SLOW:-}" ] && [[ $workdir == *seed=$FAKE_SLOW ]] && [ ! -e "$workdir.stopped" ]; then
-  trap 'touch "$workdir.stopped"; exit 143' TERM
   for _ in $(seq "${FAKE_TICKS:-100}"); do sleep 0.1; done
+else
+  sleep "${FAKE_DELAY:-0}"
 fi
 exit ${FAKE_STATUS:-0}
 """
@@ -82,7 +84,9 @@ def _cores(root, seed):
 @pytest.mark.skipif(not TWO_CORES, reason='needs cores 0 and 1')
 def test_a_freed_core_goes_to_the_seed_still_training(tmp_path):
   root = tmp_path / 'runs'
-  done = _run(tmp_path, '-c', '0 1', str(root), 'mnist_gan', '0', '1', '2', FAKE_SLOW='1')
+  # (Seeds 0 and 2 take a second: seed 1 is up, its handler set, before it is stopped.)
+  done = _run(tmp_path, '-c', '0 1', str(root), 'mnist_gan', '0', '1', '2', FAKE_SLOW='1',
+              FAKE_DELAY='1')
   assert done.returncode == 0, done.stdout + done.stderr
   # Seeds 0 and 1 one core each; seed 2, the last, on the core seed 0 freed; once seed 2 ended,
   # seed 1 was stopped by SIGTERM and resumed on both cores, where it finished.
