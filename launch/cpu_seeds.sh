@@ -102,7 +102,7 @@ cores_of() {  # The cores a run (PID, or '' for none) holds, comma-separated, in
 }
 
 widen() {  # Gives the free cores to the run holding fewest: stopped with SIGTERM, resumed.
-  local free pid fewest='' least count rc seed held
+  local free pid core fewest='' least count rc seed held
   free=$(cores_of '')
   [ -n "$free" ] || return 0
   for pid in "${!seed_of[@]}"; do
@@ -112,7 +112,7 @@ widen() {  # Gives the free cores to the run holding fewest: stopped with SIGTER
   done
   [ -n "$fewest" ] || return 0
   seed=${seed_of[$fewest]} held=$(cores_of "$fewest")
-  echo "seed $seed: core $free free; stopping it (SIGTERM: it checkpoints) to resume it there too"
+  echo "seed $seed: free core(s) $free; stopping it (SIGTERM: it checkpoints) to resume it there too"
   kill -TERM "$fewest" 2>/dev/null
   wait "$fewest"
   rc=$?
