@@ -12,7 +12,8 @@
 # Every run resumes: stopped at any point (a session's end, Ctrl-C), the same command goes on.
 # Workdirs are those of launch.reproduce, so that the table then only evaluates them:
 #
-#   launch/cpu_seeds.sh [-n NAME] [-c CORES] [-1] ROOT EXPERIMENT SEED... [-- EXTRA gan_jax.main FLAGS]
+#   launch/cpu_seeds.sh [-n NAME] [-c CORES] [-1] ROOT EXPERIMENT SEED...
+#       [-- EXTRA gan_jax.main FLAGS]
 #   launch/cpu_seeds.sh /tmp/gan_jax_runs mnist_gan 0 1 2
 #   python -m launch.reproduce --table=gan_parzen --row='GAN, MNIST' --root=/tmp/gan_jax_runs
 #
@@ -112,7 +113,7 @@ widen() {  # Gives the free cores to the run holding fewest: stopped with SIGTER
   done
   [ -n "$fewest" ] || return 0
   seed=${seed_of[$fewest]} held=$(cores_of "$fewest")
-  echo "seed $seed: free core(s) $free; stopping it (SIGTERM: it checkpoints) to resume it there too"
+  echo "seed $seed: free core(s) $free; stopping it (SIGTERM: it checkpoints) to resume there too"
   kill -TERM "$fewest" 2>/dev/null
   wait "$fewest"
   rc=$?

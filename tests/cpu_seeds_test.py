@@ -20,7 +20,8 @@ for a in "$@"; do case $a in --workdir=*) workdir=${a#--workdir=} ;; esac; done
 trap 'touch "$workdir.stopped"; exit 143' TERM
 { printf '%s\\n' "$@"; taskset -cp $$ | sed 's/.*: //'; nice; } > "$workdir.args"
 taskset -cp $$ | sed 's/.*: //' >> "$workdir.cores"
-if [ -n "${FAKE_SLOW:-}" ] && [[ $workdir == *seed=$FAKE_SLOW ]] && [ ! -e "$workdir.stopped" ]; then
+slow=${FAKE_SLOW:+seed=$FAKE_SLOW}
+if [ -n "$slow" ] && [[ $workdir == *$slow ]] && [ ! -e "$workdir.stopped" ]; then
   for _ in $(seq "${FAKE_TICKS:-100}"); do sleep 0.1; done
 else
   sleep "${FAKE_DELAY:-0}"
