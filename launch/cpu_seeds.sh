@@ -81,12 +81,16 @@ start() {  # start SEED CORES (comma-separated)
   seed_of[$!]=$1
 }
 
-release() {  # release PID STATUS: frees its cores, reports its exit.
+forget() {  # forget PID: frees its cores.
   local core
   for core in "${!on_core[@]}"; do [ "${on_core[$core]}" = "$1" ] && unset "on_core[$core]"; done
+  unset "seed_of[$1]"
+}
+
+release() {  # release PID STATUS: reports its exit, frees its cores.
   echo "seed ${seed_of[$1]} exited with status $2"
   [ "$2" = 0 ] || status=1
-  unset "seed_of[$1]"
+  forget "$1"
 }
 
 reap() {  # Waits for one run; frees its cores.
@@ -103,7 +107,7 @@ cores_of() {  # The cores a run (PID, or '' for none) holds, comma-separated, in
 }
 
 widen() {  # Gives the free cores to the run holding fewest: stopped with SIGTERM, resumed.
-  local free pid core fewest='' least count rc seed held
+  local free pid fewest='' least count rc seed held
   free=$(cores_of '')
   [ -n "$free" ] || return 0
   for pid in "${!seed_of[@]}"; do
@@ -118,8 +122,7 @@ widen() {  # Gives the free cores to the run holding fewest: stopped with SIGTER
   wait "$fewest"
   rc=$?
   if [ "$rc" = 143 ]; then  # Stopped as asked: resumed on its cores and the free ones.
-    for core in ${held//,/ }; do unset "on_core[$core]"; done
-    unset "seed_of[$fewest]"
+    forget "$fewest"
     start "$seed" "$(echo "$held,$free" | tr , '\n' | sort -n | paste -sd, -)"
   else  # It ended by itself meanwhile.
     release "$fewest" "$rc"
