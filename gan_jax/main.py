@@ -26,6 +26,7 @@ from ml_collections import config_flags
 
 from gan_jax import errors
 from gan_jax import evaluate
+from gan_jax import host_heap
 from gan_jax import library_logs
 from gan_jax import parallel
 from gan_jax import population
@@ -137,8 +138,10 @@ def main(argv):
     interrupts.arm()
     population.check_workdir(FLAGS.workdir, FLAGS.config, FLAGS.mode)
     if FLAGS.mode == 'train':
+      host_heap.inline_dispatch()  # Before any backend exists (gan_jax/host_heap.py).
       parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id,
                           FLAGS.heartbeat_timeout_seconds)
+      host_heap.keep_freed_blocks()
       train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
     elif parallel.is_first_host(FLAGS.process_id):  # Evaluation runs on one host, on its own.
       evaluate.evaluate(FLAGS.config, FLAGS.workdir, all_checkpoints=FLAGS.all_checkpoints)
