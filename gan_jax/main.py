@@ -138,7 +138,10 @@ def main(argv):
     interrupts.arm()
     population.check_workdir(FLAGS.workdir, FLAGS.config, FLAGS.mode)
     if FLAGS.mode == 'train':
-      host_heap.inline_dispatch()  # Before any backend exists (gan_jax/host_heap.py).
+      if not parallel.multi_process(FLAGS.coordinator_address, FLAGS.num_processes):
+        # Before any backend exists (gan_jax/host_heap.py). Not where steps wait on collectives
+        # of other processes: there a lost peer must not find the main thread inside a step.
+        host_heap.inline_dispatch()
       parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id,
                           FLAGS.heartbeat_timeout_seconds)
       host_heap.keep_freed_blocks()

@@ -47,6 +47,11 @@ def _cluster_processes() -> int:
   return int(os.environ.get('OMPI_COMM_WORLD_SIZE', '1'))
 
 
+def multi_process(coordinator_address: str = '', num_processes: int = 0) -> bool:
+  """Whether `initialize` with these arguments starts a multi-process run."""
+  return bool(coordinator_address) or num_processes > 1 or _cluster_processes() > 1
+
+
 def is_first_host(process_id: int = -1) -> bool:
   """Whether this host is the first of the run's (without jax.distributed: evaluation)."""
   for key in ('TPU_WORKER_ID', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
@@ -68,7 +73,7 @@ def initialize(coordinator_address: str = '', num_processes: int = 0,
   others end within seconds (lost_peer).
   """
   explicit = bool(coordinator_address) or num_processes > 1
-  if not explicit and _cluster_processes() <= 1:
+  if not multi_process(coordinator_address, num_processes):
     return
   if explicit and not (coordinator_address and num_processes > 1 and process_id >= 0):
     raise errors.ConfigError('a multi-process run needs --coordinator_address=HOST:PORT, '
