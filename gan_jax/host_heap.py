@@ -16,8 +16,8 @@ returns it with munmap, so on the next step the kernel faults in and zeroes ever
    top stays for the next allocation instead of going back to the system).
 
 The process then holds its peak memory until it exits, as a training process does anyway.
-gan_jax.main applies both to training on a CPU (the first only in a single-process run). Neither changes a number: only where memory
-comes from, and on which thread a step runs.
+gan_jax.main applies both to training on a CPU (the first only in a single-process run).
+Neither changes a number: only where memory comes from, and on which thread a step runs.
 """
 import ctypes
 import ctypes.util

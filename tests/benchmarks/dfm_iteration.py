@@ -12,8 +12,9 @@ Both sides are checked to have the same parameter counts first. Each side runs a
 it: ours with gan_jax.main's CPU memory settings (gan_jax/host_heap.py; --nohost_heap: glibc's
 defaults), PyTorch in a process of its own with glibc's defaults, driven round by round from
 this one. --notorch_process runs PyTorch in this process instead, where it shares our memory
-settings (its page faults drop too). Page faults an iteration are printed beside the times. torch: pip install -r
-requirements-inception.txt (the CPU build); torch uses as many threads as XLA (the machine's cores).
+settings (its page faults drop too). Page faults an iteration are printed beside the times.
+torch: pip install -r requirements-inception.txt (the CPU build); torch uses as many threads as
+XLA (the machine's cores).
 """
 import functools
 import json
@@ -179,7 +180,8 @@ def main(argv):
         f'{"XLA default" if _XLA_DEFAULT.value else "gan_jax/cpu_kernels.py"} kernels, '
         f'{"gan_jax/host_heap.py" if _HOST_HEAP.value else "glibc default"} memory); '
         f'torch {torch.__version__} with {torch.get_num_threads()} threads'
-        f'{", a process of its own, glibc default memory" if _TORCH_PROCESS.value else ""}; batch 64; '
+        f'{", a process of its own, glibc default memory" if _TORCH_PROCESS.value else ""}; '
+        f'batch 64; '
         f'best of {_ROUNDS.value} rounds of {_STEPS.value} iterations')
   for name, config in configs.items():
     ours, theirs = best[name, 'jax'], best[name, 'torch']
