@@ -19,14 +19,21 @@
 #
 # Flags after -- name the workdir as launch.sweep names a point's: `... mnist_gan 0 --
 # --config.noise.prior=normal` trains in ROOT/mnist_gan/noise.prior=normal,seed=0, where
-# launch.reproduce finds gan_parzen's row 'GAN, MNIST, z ~ N(0, I)'. (A table row's workdir is
-# named by the flags that make another run only, not by those of its length: num_train_steps,
-# early_stopping.*, eval.*; give those to the row in launch/tables.py.)
+# launch.reproduce finds gan_parzen's row 'GAN, MNIST, z ~ N(0, I)'. As a table row's, the
+# workdir is named by the flags that make another run only: those of keys a run may change on
+# resume (its length, what it evaluates: gan_jax/workdir.py's RESUMABLE_KEYS and
+# RESUMABLE_PREFIXES, listed below) are passed on without naming it, so that
+#   launch/cpu_seeds.sh ROOT mnist_gan 0 1 2 -- --config.early_stopping.patience=0
+# trains the row 'GAN, MNIST' (to the cap) in ROOT/mnist_gan/seed=S.
 # -n NAME: workdirs under ROOT/NAME instead of ROOT/EXPERIMENT; -c CORES: the cores this driver
 # may use ("1", "0 1"; default all), so that a second driver beside a first takes only the core
 # that one leaves free.
 # Logs: beside each workdir, <workdir>.log. Exit status: 0 if every seed finished, else 1.
 set -uo pipefail
+resumable_keys=' num_train_steps log_every_steps checkpoint_every_steps sample_every_steps
+  keep_checkpoints keep_checkpoint_steps max_abs_loss steps_per_call call_form seeds
+  population_form data.verify '
+resumable_prefixes='early_stopping. eval.'
 name='' core_list='' widen=1
 while getopts 'n:c:1' option; do
   case $option in
@@ -59,6 +66,9 @@ for flag in $(printf '%s\n' "${extra[@]}" | LC_ALL=C sort); do
   [[ $pair =~ ^[A-Za-z0-9._+-]+=[A-Za-z0-9._+-]+$ ]] || {
     echo "$0: $flag: use launch.sweep for values with characters other than A-Z a-z 0-9 . _ + -" >&2
     exit 2; }
+  key=${pair%%=*}
+  [[ $resumable_keys == *[[:space:]]$key[[:space:]]* ]] && continue  # Its length: not named.
+  for prefix in $resumable_prefixes; do [[ $key == "$prefix"* ]] && continue 2; done
   variant+="$pair,"
 done
 cd "$(dirname "$0")/.." || exit 1

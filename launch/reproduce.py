@@ -6,7 +6,8 @@ reused, an unfinished one resumed), evaluates it with the paper's protocol (--mo
 kept checkpoint; finished evaluations are reused), and writes a Markdown table: each row the
 published number beside ours, with the config, seeds, steps, hardware and training wall time.
 A row's seeds train together first where that is faster: as one population on an accelerator,
-one process per core on a CPU (each gan_jax.main pinned to its core, log <workdir>/sweep.log).
+one process per core on a CPU (each gan_jax.main pinned to its core, log <workdir>/sweep.log;
+freed cores go to the seeds still training).
 It goes to <root>/tables/<table>.md and to stdout. --row=TEXT runs only the rows whose label
 contains TEXT, or the one whose whole label is TEXT (their table goes to <table>-some_rows.md,
 leaving the whole table's file alone).

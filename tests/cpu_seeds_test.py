@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT
+from gan_jax import workdir
 from launch import rows
 from launch import tables
 
@@ -64,6 +65,31 @@ def test_each_seed_runs_pinned_and_niced_in_the_row_s_workdir(tmp_path):
   # Without flags, the table's own workdirs.
   assert _run(tmp_path, '-c', '0', str(root), 'mnist_gan', '2').returncode == 0
   assert (root / 'mnist_gan' / 'seed=2.args').exists()
+
+
+def test_flags_of_a_run_s_length_are_passed_on_without_naming_the_workdir(tmp_path):
+  """The row 'GAN, MNIST' (to the cap: the stopping rule off) trains in launch.reproduce's
+  workdir, and a key that makes another run still names it."""
+  root = tmp_path / 'runs'
+  flags = ['--config.early_stopping.patience=0', '--config.num_train_steps=7',
+           '--config.noise.prior=normal']
+  assert _run(tmp_path, '-c', '0', str(root), 'mnist_gan', '0', '--', *flags).returncode == 0
+  args, _, _ = _invocation(root / 'mnist_gan' / 'noise.prior=normal,seed=0.args')
+  assert args[-3:] == flags
+  assert _run(tmp_path, '-c', '0', str(root), 'mnist_gan', '1', '--',
+              '--config.early_stopping.patience=0').returncode == 0
+  row = next(r for r in tables.TABLES['gan_parzen'].rows if r.label == 'GAN, MNIST')
+  assert row.overrides == {'early_stopping.patience': 0}
+  assert (root / 'mnist_gan' / 'seed=1.args').exists()
+  assert rows.workdir(str(root), row, 1, runlocal=False) == f'{root}/mnist_gan/seed=1'
+
+
+def test_its_list_of_length_keys_is_gan_jax_s():
+  with open(SCRIPT) as f:
+    text = f.read()
+  listed = lambda name: text.split(f"{name}='")[1].split("'")[0].split()
+  assert tuple(listed('resumable_keys')) == workdir.RESUMABLE_KEYS
+  assert tuple(listed('resumable_prefixes')) == workdir.RESUMABLE_PREFIXES
 
 
 def test_a_failed_seed_and_bad_flags_exit_non_zero(tmp_path):

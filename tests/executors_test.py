@@ -1,0 +1,118 @@
+"""launch/executors.py's local pool pinned to cores (launch.reproduce's seeds on a CPU, launch.sweep
+--pin): one core per point while points wait, the last on every free core, then freed cores to the
+point still running, stopped with SIGTERM and resumed there, as launch/cpu_seeds.sh does."""
+import os
+import signal
+import textwrap
+
+import pytest
+
+from launch import executors
+from launch import plan
+
+TWO_CORES = {0, 1} <= os.sched_getaffinity(0)
+
+
+class FakeProcess:
+  """What _Cores asks of a running point: its pid and a signal."""
+
+  def __init__(self, pid):
+    self.pid = pid
+    self.signals = []
+
+  def send_signal(self, signum):
+    self.signals.append(signum)
+
+
+def test_cores_go_one_each_then_all_to_the_last_then_to_the_point_holding_fewest(capsys):
+  cores = executors._Cores([0, 1, 2, 3], points=5)
+  first, second, third, fourth = (cores.take() for _ in range(4))
+  assert (first, second, third, fourth) == ([0], [1], [2], [3])
+  processes = {n: FakeProcess(100 + n) for n in range(5)}
+  for n, held in zip(range(4), (first, second, third, fourth)):
+    cores.running(processes[n], held)
+  assert cores.ended(processes[0]) == []  # Ended by itself: nothing was granted to it.
+  cores.give_back(first)  # A point still waits: the core stays free for it.
+  assert not any(p.signals for p in processes.values())
+  assert cores.take() == [0]  # The last point: every free core (one here).
+  cores.running(processes[4], [0])
+  cores.ended(processes[2])
+  cores.give_back([2])  # Nothing waits: to the first of those holding one core (point 1).
+  assert processes[1].signals == [signal.SIGTERM] and not processes[3].signals
+  assert cores.ended(processes[1]) == [2]  # What it resumes on beside its own core 1.
+  cores.running(processes[1], [1, 2])
+  cores.ended(processes[3])
+  cores.give_back([3])  # Now points 4 (one core) and 1 (two): point 4 takes it.
+  assert processes[4].signals == [signal.SIGTERM] and processes[1].signals == [signal.SIGTERM]
+  assert cores.ended(processes[4]) == [3]
+  assert 'core 3 free: stopping pid 104' in capsys.readouterr().out
+
+
+def test_the_last_point_takes_every_free_core_and_an_interrupted_pool_widens_none():
+  cores = executors._Cores([0, 1, 2], points=2)
+  assert cores.take() == [0]
+  assert cores.take() == [1, 2]
+  running = FakeProcess(7)
+  cores.running(running, [1, 2])
+  cores.stop()
+  cores.give_back([0])
+  assert not running.signals and cores.ended(running) == [] and cores.stopped
+
+
+# A point's stand-in for gan_jax.main: appends its CPU affinity to <dir>/<name>.cores; on SIGTERM
+# it "checkpoints" (<name>.stopped) and exits 143; the point named slow trains until stopped
+# (at most 30 s), unless resumed after a stop; the others end after `quick` seconds.
+FAKE_POINT = textwrap.dedent("""\
+    import os, signal, sys, time
+    out, name, slow, quick = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+    base = os.path.join(out, name)
+    def stop(*_):
+      open(base + '.stopped', 'w').close()
+      sys.exit(143)
+    signal.signal(signal.SIGTERM, stop)
+    with open(base + '.cores', 'a') as f:
+      f.write(','.join(map(str, sorted(os.sched_getaffinity(0)))) + '\\n')
+    trains = name == slow and not os.path.exists(base + '.stopped')
+    deadline = time.time() + (30 if trains else quick)
+    while time.time() < deadline:
+      time.sleep(0.05)
+    """)
+
+
+def _points(tmp_path, names, slow, quick):
+  script = tmp_path / 'point.py'
+  script.write_text(FAKE_POINT)
+  return [plan.Run(name, str(tmp_path / name), {}, (
+      (str(script), str(tmp_path), name, slow, str(quick[name])),), None) for name in names]
+
+
+def _cores(tmp_path, name):
+  return (tmp_path / f'{name}.cores').read_text().split()
+
+
+@pytest.mark.skipif(not TWO_CORES, reason='needs cores 0 and 1')
+def test_a_freed_core_goes_to_the_point_still_running(tmp_path, capsys):
+  # a ends first; c, the last, starts on its core; once c ends, b (still training) is stopped
+  # with SIGTERM and resumed on both cores, where it finishes.
+  runs = _points(tmp_path, 'abc', slow='b', quick={'a': 0.5, 'b': 0.5, 'c': 1.0})
+  failures = executors.run_local(runs, max_parallel=2, pin=True)
+  assert failures == []
+  assert _cores(tmp_path, 'a') == ['0'] and _cores(tmp_path, 'c') == ['0']
+  assert _cores(tmp_path, 'b') == ['1', '0,1'] and (tmp_path / 'b.stopped').exists()
+  out = capsys.readouterr().out
+  assert '[2/3] b: resumed on cores 0,1' in out and '[2/3] b: done' in out
+  log = (tmp_path / 'b' / 'sweep.log').read_text()
+  assert log.count('(on core 1)') == 1 and log.count('(on cores 0,1)') == 1
+
+
+@pytest.mark.skipif(not TWO_CORES, reason='needs cores 0 and 1')
+def test_a_point_that_exits_143_by_itself_fails_and_its_core_goes_to_the_other(tmp_path, capsys):
+  # b exits 143 unasked, once a is up: a failure, not resumed; a is widened onto its core.
+  runs = _points(tmp_path, 'a', slow='a', quick={'a': 0.5})
+  exits = 'import sys, time; time.sleep(1); sys.exit(143)'
+  runs.append(plan.Run('b', str(tmp_path / 'b'), {}, (('-c', exits),), None))
+  failures = executors.run_local(runs, max_parallel=2, pin=True)
+  assert [(run.name, status) for run, status in failures] == [('b', 143)]
+  assert _cores(tmp_path, 'a') == ['0', '0,1']
+  out = capsys.readouterr().out
+  assert '[2/2] b: failed (exit 143)' in out and 'b: resumed' not in out
