@@ -9,7 +9,8 @@
 # cannot simply be given another core). The last seed of a row then trains on every core: on
 # this 2-core CPU mnist_gan's epoch takes 10.25 s on both cores against 18.2 s on one.
 # -1: each seed keeps one core to the end.
-# Every run resumes: stopped at any point (a session's end, Ctrl-C), the same command goes on.
+# Every run resumes: stopped at any point (a session's end, Ctrl-C, SIGTERM to this driver), the
+# same command goes on.
 # Workdirs are those of launch.reproduce, so that the table then only evaluates them:
 #
 #   launch/cpu_seeds.sh [-n NAME] [-c CORES] [-1] ROOT EXPERIMENT SEED...
@@ -139,7 +140,15 @@ widen() {  # Gives the free cores to the run holding fewest: stopped with SIGTER
   fi
 }
 
-trap 'kill -INT "${!seed_of[@]}" 2>/dev/null; wait; exit 130' INT TERM
+stop() {  # stop SIGNAL STATUS: passes the signal on to the runs (each checkpoints), then exits.
+  kill -"$1" "${!seed_of[@]}" 2>/dev/null
+  wait
+  exit "$2"
+}
+# Ctrl-C reaches the runs from the terminal too. A driver started in the background (nohup ... &)
+# ignores SIGINT, and so do its runs: stop it with SIGTERM, which each run gets in turn.
+trap 'stop INT 130' INT
+trap 'stop TERM 143' TERM
 for i in "${!seeds[@]}"; do
   while [ "${#on_core[@]}" -ge "$cores" ]; do reap; done
   free=$(cores_of '')

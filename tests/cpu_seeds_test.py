@@ -2,7 +2,9 @@
 flags after -- as launch.sweep and launch.reproduce name them. A stand-in `python` on PATH
 records each invocation instead of training (training is tested elsewhere)."""
 import os
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -133,3 +135,33 @@ def test_the_last_seed_starts_on_every_free_core_unless_told_one(tmp_path):
               FAKE_TICKS='10')
   assert kept.returncode == 0, kept.stdout + kept.stderr
   assert _cores(root, 1) == ['1'] and not (root / 'mnist_gan' / 'seed=1.stopped').exists()
+
+
+def test_sigterm_to_a_driver_in_the_background_stops_its_runs_with_a_checkpoint(tmp_path):
+  """Started with nohup ... &, the driver and its runs ignore SIGINT; SIGTERM reaches the runs,
+  which checkpoint (exit 143), and the driver exits 143 without starting the next seed."""
+  bin_dir = tmp_path / 'bin'
+  bin_dir.mkdir()
+  (bin_dir / 'python').write_text(FAKE_PYTHON)
+  (bin_dir / 'python').chmod(0o755)
+  root = tmp_path / 'runs'
+  env = {**os.environ, 'PATH': f'{bin_dir}:{os.environ["PATH"]}', 'FAKE_SLOW': '0',
+         'FAKE_TICKS': '300'}
+  driver = subprocess.Popen(  # As a non-interactive shell starts a job in the background.
+      ['bash', '-c', f'bash {SCRIPT} -c 0 {root} mnist_gan 0 1 & echo $!; wait $!'], env=env,
+      stdout=subprocess.PIPE, text=True)
+  script = int(driver.stdout.readline())
+  workdir = root / 'mnist_gan' / 'seed=0'
+  for _ in range(100):
+    if (root / 'mnist_gan' / 'seed=0.args').exists():
+      break
+    time.sleep(0.1)
+  os.kill(script, signal.SIGINT)  # Ignored, as at a background job.
+  time.sleep(0.5)
+  assert driver.poll() is None and not (root / 'mnist_gan' / 'seed=0.stopped').exists()
+  os.kill(script, signal.SIGTERM)
+  out, _ = driver.communicate(timeout=20)
+  assert (root / 'mnist_gan' / 'seed=0.stopped').exists() and not (
+      root / 'mnist_gan' / 'seed=1.args').exists()
+  assert 'seed 1 on' not in out, out
+  assert driver.returncode == 143
