@@ -170,15 +170,16 @@ def test_real_and_generated_batches_are_normalised_separately():
   x = jax.random.uniform(jax.random.PRNGKey(2), (8, 32, 32, 3))
   spec = steps.StepSpec(noise_dim=8, noise_prior='normal')
   key = jax.random.PRNGKey(3)
-  new_d, metrics = steps.d_update(d_state, g_state, x, key, spec)
+  new_d, metrics = jax.jit(steps.d_update, static_argnums=4)(d_state, g_state, x, key, spec)
 
   z_rng, _, _ = jax.random.split(key, 3)
   fake = g_state.forward(g_state.params, prior.sample_noise(z_rng, 8, 8, 'normal'), train=True)[0]
   variables = {'params': d_state.params, 'batch_stats': d_state.batch_stats}
-  (real_logit, _), real_stats = d.apply(variables, x, train=True, mutable=['batch_stats'])
-  (fake_logit, _), _ = d.apply(variables, fake, train=True, mutable=['batch_stats'])
+  apply = jax.jit(functools.partial(d.apply, train=True, mutable=['batch_stats']))
+  (real_logit, _), real_stats = apply(variables, x)
+  (fake_logit, _), _ = apply(variables, fake)
   separate = -losses.value_function(real_logit, fake_logit)
-  (both, _), _ = d.apply(variables, jnp.concatenate([x, fake]), train=True, mutable=['batch_stats'])
+  (both, _), _ = apply(variables, jnp.concatenate([x, fake]))
   mixed = -losses.value_function(both[:8], both[8:])
   np.testing.assert_allclose(metrics['d_loss'], separate, rtol=1e-5)
   assert abs(float(mixed) - float(separate)) > 1e-4  # Mixing the batches would be visible.
