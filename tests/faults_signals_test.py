@@ -15,20 +15,39 @@ from conftest import ROOT, uncached_env
 pytestmark = pytest.mark.slow  # Processes started and signalled.
 
 
-def _signalled(args, delay, signum, module='gan_jax.main'):
+def _signalled(args, delay, signum, module='gan_jax.main', after_handler=False):
+  """The command, sent signum `delay` seconds after it started, or (after_handler) after
+  gan_jax.interrupts installed its handlers (SIGHUP's the last; Python catches SIGINT itself
+  from its start): before that the interpreter itself is starting, a SIGTERM's default action
+  kills it and a SIGINT is a KeyboardInterrupt in its imports (under load that took over 0.2 s)."""
   process = subprocess.Popen([sys.executable, '-m', module, *args], cwd=ROOT, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=uncached_env())
+  if after_handler:
+    deadline = time.monotonic() + 60
+    while not _catches(process.pid, signal.SIGHUP) and time.monotonic() < deadline:
+      time.sleep(0.005)
   time.sleep(delay)
   process.send_signal(signum)
   stdout, stderr = process.communicate(timeout=120)
   return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
-@pytest.mark.parametrize('delay', [0.2, 0.8, 1.5, 2.5])
+def _catches(pid, signum) -> bool:
+  """Whether the process has a handler for signum (/proc/PID/status, SigCgt)."""
+  try:
+    with open(f'/proc/{pid}/status') as f:
+      caught = next(line for line in f if line.startswith('SigCgt:')).split()[1]
+  except (OSError, StopIteration):
+    return False
+  return bool(int(caught, 16) >> (signum - 1) & 1)
+
+
+@pytest.mark.parametrize('delay', [0.0, 0.2, 0.8, 1.5])  # After the handler: JAX still imports.
 @pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_during_start_up_stops_the_run_in_one_line(tmp_path, delay, signum):
   workdir = tmp_path / 'run'
-  result = _signalled([f'--workdir={workdir}', *faults.CLI_RUN], delay, signum)
+  result = _signalled([f'--workdir={workdir}', *faults.CLI_RUN], delay, signum,
+                      after_handler=True)
   if result.returncode == 128 + signum and 'stopped after step' in result.stderr:
     # It reached the loop: the step was checkpointed (the loop's own path).
     return
