@@ -65,7 +65,8 @@ flags.DEFINE_enum('mode', 'train', ['train', 'eval'], 'gan_jax.main --mode of ea
 flags.DEFINE_bool('then_eval', False, 'After training a point, run --mode=eval on it.')
 flags.DEFINE_bool('all_checkpoints', False, 'Evaluate every kept checkpoint (passed to eval).')
 flags.DEFINE_integer('max_parallel', 1, 'local: points run at once (on a CPU each pinned to a '
-                     'core of its own, at most one per core; else each uses every core).',
+                     'core of its own, at most one per core, and once none waits to start, '
+                     'freed cores go to those still running; else each uses every core).',
                      lower_bound=1)
 flags.DEFINE_enum('populations', 'auto', ['auto', 'yes', 'no'],
                   'Points that differ only in seed train as one population (one process, '
