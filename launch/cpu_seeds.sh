@@ -86,7 +86,10 @@ start() {  # start SEED CORES (comma-separated)
   local workdir="$root/$name/${variant}seed=$1" core where="core $2"
   [[ $2 == *,* ]] && where="cores $2"
   echo "seed $1 on $where: log $workdir.log"
-  nice -n 10 taskset -c "$2" python -m gan_jax.main --config="experiments/$experiment.py" \
+  # In a session of its own (setsid execs: $! is the run's): a terminal's Ctrl-C reaches this
+  # driver alone, which passes it on once (a second SIGINT stops gan_jax.main without its
+  # checkpoint).
+  setsid nice -n 10 taskset -c "$2" python -m gan_jax.main --config="experiments/$experiment.py" \
     --config.seed="$1" --workdir="$workdir" "${extra[@]}" >>"$workdir.log" 2>&1 &
   for core in ${2//,/ }; do on_core[$core]=$!; done
   seed_of[$!]=$1
@@ -141,12 +144,12 @@ widen() {  # Gives the free cores to the run holding fewest: stopped with SIGTER
 }
 
 stop() {  # stop SIGNAL STATUS: passes the signal on to the runs (each checkpoints), then exits.
-  kill -"$1" "${!seed_of[@]}" 2>/dev/null
+  kill -"$1" $(jobs -p) 2>/dev/null  # (Also a run started just before the signal came.)
   wait
   exit "$2"
 }
-# Ctrl-C reaches the runs from the terminal too. A driver started in the background (nohup ... &)
-# ignores SIGINT, and so do its runs: stop it with SIGTERM, which each run gets in turn.
+# A driver started in the background (nohup ... &) ignores SIGINT: stop it with SIGTERM, which
+# each run gets in turn.
 trap 'stop INT 130' INT
 trap 'stop TERM 143' TERM
 for i in "${!seeds[@]}"; do

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from gan_jax import interrupts
 from launch import plan
@@ -22,6 +22,7 @@ from launch import plan
 Failure = Tuple[plan.Run, int]
 _PRINT_LOCK = threading.Lock()  # Progress lines from the pool's threads, one whole line each.
 _RUNNING = set()  # The points' processes now running (run_local), to pass a signal on to.
+_STOPPED_BY = []  # The signal that interrupted run_local's pool: no process starts after it.
 _RUNNING_LOCK = threading.Lock()
 
 
@@ -82,6 +83,8 @@ def run_local(runs: Sequence[plan.Run], max_parallel: int, pin: bool = False) ->
   if pin:
     cores = _Cores(sorted(os.sched_getaffinity(0))[:max_parallel], len(runs))
     max_parallel = len(cores.usable)
+  with _RUNNING_LOCK:
+    _STOPPED_BY.clear()
   failures = []
   with concurrent.futures.ThreadPoolExecutor(max_workers=max_parallel) as pool:
     futures = {pool.submit(_run_one_local, run, env, i, len(runs), cores): run
@@ -92,12 +95,14 @@ def run_local(runs: Sequence[plan.Run], max_parallel: int, pin: bool = False) ->
         if status:
           failures.append((futures[future], status))
     except (KeyboardInterrupt, interrupts.Interrupted) as e:
-      # A Ctrl-C at a terminal reaches the points too; a signal sent to the sweep alone is
-      # passed on, so that each running point checkpoints and stops before the sweep exits.
+      # The points run in sessions of their own, so that a Ctrl-C at a terminal reaches this
+      # process alone: it is passed on once (a second SIGINT would stop a point at once, without
+      # its checkpoint), and each running point checkpoints and stops before the sweep exits.
       signum = getattr(e, 'signum', signal.SIGINT)
       if cores:
         cores.stop()  # No point is resumed on freed cores any more.
       with _RUNNING_LOCK:
+        _STOPPED_BY.append(signum)  # Nor does any start: _start asks under the same lock.
         for process in _RUNNING:
           process.send_signal(signum)
       pool.shutdown(wait=True, cancel_futures=True)
@@ -130,6 +135,15 @@ class _Cores:
       count = len(self._free) if self._waiting == 0 else 1
       taken, self._free = self._free[:count], self._free[count:]
       return taken
+
+  def claim(self) -> List[int]:
+    """Every free core, for a point (re)starting a process once none waits to start: cores
+    freed while no process could take them (each between two of its invocations)."""
+    with self._lock:
+      if self._waiting or self._stopped:
+        return []
+      claimed, self._free = self._free, []
+      return claimed
 
   def running(self, process: subprocess.Popen, held: List[int]) -> None:
     with self._lock:
@@ -190,23 +204,23 @@ def run_tpu_pod(runs: Sequence[plan.Run], tpu: TpuPod) -> List[Failure]:
 
 
 def _run_one_local(run: plan.Run, env, index: int, total: int, cores=None) -> int:
-  os.makedirs(run.log_dir, exist_ok=True)
-  log_path = os.path.join(run.log_dir, 'sweep.log')
-  for member in run.members[1:]:  # A population's one log, in its first seed's workdir.
-    os.makedirs(member.workdir, exist_ok=True)
-    with open(os.path.join(member.workdir, 'sweep.log'), 'a', encoding='utf-8') as f:
-      f.write(f'# {time.strftime("%Y-%m-%d %H:%M:%S")} trained in the population {run.name}; '
-              f'its log: {log_path}\n')
   held = cores.take() if cores else []
-  where = f' on {_cores_text(held)}' if held else ''
-  _report(f'[{index}/{total}] {run.name}: started{where}, log {log_path}')
   start, status = time.monotonic(), 0
-  with contextlib.ExitStack() as stack, open(log_path, 'a', encoding='utf-8') as log:
+  with contextlib.ExitStack() as stack:
     if cores:
-      stack.callback(lambda: cores.give_back(held))
+      stack.callback(lambda: cores.give_back(held))  # (The list held when the point ends.)
+    log_path = _open_logs(run)
+    where = f' on {_cores_text(held)}' if held else ''
+    _report(f'[{index}/{total}] {run.name}: started{where}, log {log_path}')
+    log = stack.enter_context(open(log_path, 'a', encoding='utf-8'))
     for args in run.invocations:
       while True:
+        if cores:
+          held = sorted(held + cores.claim())
         process = _start(args, log, env, held)
+        if process is None:  # The pool was interrupted: nothing more starts.
+          status = 128 + _STOPPED_BY[0]
+          break
         if cores:
           cores.running(process, held)
         try:
@@ -231,14 +245,29 @@ def _run_one_local(run: plan.Run, env, index: int, total: int, cores=None) -> in
   return status
 
 
-def _start(args: Sequence[str], log, env, cores: List[int]) -> subprocess.Popen:
-  """`python *args`, its output to log, pinned to cores (if any), counted as running."""
-  log.write(f'# {time.strftime("%Y-%m-%d %H:%M:%S")} {shlex.join(["python", *args])}'
-            + (f' (on {_cores_text(cores)})' if cores else '') + '\n')
-  log.flush()
+def _open_logs(run: plan.Run) -> str:
+  """The point's sweep.log (returned), and a line in each other member's of a population."""
+  os.makedirs(run.log_dir, exist_ok=True)
+  for member in run.members[1:]:  # A population's one log, in its first seed's workdir.
+    os.makedirs(member.workdir, exist_ok=True)
+    with open(os.path.join(member.workdir, 'sweep.log'), 'a', encoding='utf-8') as f:
+      f.write(f'# {time.strftime("%Y-%m-%d %H:%M:%S")} trained in the population {run.name}; '
+              f'its log: {os.path.join(run.log_dir, "sweep.log")}\n')
+  return os.path.join(run.log_dir, 'sweep.log')
+
+
+def _start(args: Sequence[str], log, env, cores: List[int]) -> Optional[subprocess.Popen]:
+  """`python *args`, its output to log, pinned to cores (if any), in a session of its own (a
+  terminal's Ctrl-C reaches run_local alone, which passes it on), counted as running; None once
+  the pool was interrupted."""
   with _RUNNING_LOCK:
+    if _STOPPED_BY:
+      return None
+    log.write(f'# {time.strftime("%Y-%m-%d %H:%M:%S")} {shlex.join(["python", *args])}'
+              + (f' (on {_cores_text(cores)})' if cores else '') + '\n')
+    log.flush()
     process = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT,
-                               env=env)
+                               env=env, start_new_session=True)
     if cores:  # (Before its threads start: they inherit the main thread's.)
       with contextlib.suppress(ProcessLookupError):  # (Already ended: its status says.)
         os.sched_setaffinity(process.pid, set(cores))

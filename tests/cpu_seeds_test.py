@@ -15,7 +15,7 @@ from launch import tables
 
 SCRIPT = os.path.join(ROOT, 'launch', 'cpu_seeds.sh')
 # Records its arguments, its CPU affinity and niceness (and appends the affinity to
-# <workdir>.cores), then exits with $FAKE_STATUS (default 0) after $FAKE_DELAY seconds. The seed
+# <workdir>.cores, and writes its pid and session id to <workdir>.session), then exits with $FAKE_STATUS (default 0) after $FAKE_DELAY seconds. The seed
 # $FAKE_SLOW trains for $FAKE_TICKS tenths of a second instead; on SIGTERM it checkpoints
 # (<workdir>.stopped) and exits 143 as gan_jax.main does; resumed after that, it ends at once.
 FAKE_PYTHON = """#!/usr/bin/env bash
@@ -23,6 +23,7 @@ for a in "$@"; do case $a in --workdir=*) workdir=${a#--workdir=} ;; esac; done
 trap 'touch "$workdir.stopped"; exit 143' TERM
 { printf '%s\\n' "$@"; taskset -cp $$ | sed 's/.*: //'; nice; } > "$workdir.args"
 taskset -cp $$ | sed 's/.*: //' >> "$workdir.cores"
+echo "$$ $(cut -d' ' -f6 /proc/$$/stat)" > "$workdir.session"  # Its pid and its session's id.
 slow=${FAKE_SLOW:+seed=$FAKE_SLOW}
 if [ -n "$slow" ] && [[ $workdir == *$slow ]] && [ ! -e "$workdir.stopped" ]; then
   for _ in $(seq "${FAKE_TICKS:-100}"); do sleep 0.1; done
@@ -63,6 +64,10 @@ def test_each_seed_runs_pinned_and_niced_in_the_row_s_workdir(tmp_path):
     assert args == ['-m', 'gan_jax.main', '--config=experiments/mnist_gan.py',
                     f'--config.seed={seed}', f'--workdir={workdir}', '--config.noise.prior=normal']
     assert cores == '0' and niceness >= 10
+    # A session of its own: a terminal's Ctrl-C reaches the driver alone, which passes it on once.
+    pid, session = (root / 'mnist_gan' / f'noise.prior=normal,seed={seed}.session').read_text(
+        ).split()
+    assert pid == session
     assert f'seed {seed} exited with status 0' in done.stdout
   # Without flags, the table's own workdirs.
   assert _run(tmp_path, '-c', '0', str(root), 'mnist_gan', '2').returncode == 0

@@ -3,10 +3,14 @@
 point still running, stopped with SIGTERM and resumed there, as launch/cpu_seeds.sh does."""
 import os
 import signal
+import subprocess
+import sys
+import time
 import textwrap
 
 import pytest
 
+from conftest import ROOT
 from launch import executors
 from launch import plan
 
@@ -60,19 +64,23 @@ def test_the_last_point_takes_every_free_core_and_an_interrupted_pool_widens_non
 
 
 # A point's stand-in for gan_jax.main: appends its CPU affinity to <dir>/<name>.cores; on SIGTERM
-# it "checkpoints" (<name>.stopped) and exits 143; the point named slow trains until stopped
-# (at most 30 s), unless resumed after a stop; the others end after `quick` seconds.
+# or SIGINT it "checkpoints" (a line in <name>.stopped) and exits 143 / 130; the points named in
+# slow train until stopped (at most 30 s), unless resumed after a stop; the others end after
+# `quick` seconds.
 FAKE_POINT = textwrap.dedent("""\
     import os, signal, sys, time
     out, name, slow, quick = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
     base = os.path.join(out, name)
-    def stop(*_):
-      open(base + '.stopped', 'w').close()
-      sys.exit(143)
+    def stop(signum, _):
+      with open(base + '.stopped', 'a') as f:
+        f.write(f'{signum}\\n')
+      time.sleep(0.3)  # (Checkpointing: a second signal now would be seen.)
+      sys.exit(128 + signum)
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     with open(base + '.cores', 'a') as f:
       f.write(','.join(map(str, sorted(os.sched_getaffinity(0)))) + '\\n')
-    trains = name == slow and not os.path.exists(base + '.stopped')
+    trains = name in slow and not os.path.exists(base + '.stopped')
     deadline = time.time() + (30 if trains else quick)
     while time.time() < deadline:
       time.sleep(0.05)
@@ -97,8 +105,10 @@ def test_a_freed_core_goes_to_the_point_still_running(tmp_path, capsys):
   runs = _points(tmp_path, 'abc', slow='b', quick={'a': 0.5, 'b': 0.5, 'c': 1.0})
   failures = executors.run_local(runs, max_parallel=2, pin=True)
   assert failures == []
-  assert _cores(tmp_path, 'a') == ['0'] and _cores(tmp_path, 'c') == ['0']
-  assert _cores(tmp_path, 'b') == ['1', '0,1'] and (tmp_path / 'b.stopped').exists()
+  first, resumed = _cores(tmp_path, 'b')  # (a and b start at once: either takes core 0.)
+  other = str(1 - int(first))
+  assert _cores(tmp_path, 'a') == [other] and _cores(tmp_path, 'c') == [other]
+  assert resumed == '0,1' and (tmp_path / 'b.stopped').read_text().split() == ['15']
   out = capsys.readouterr().out
   assert '[2/3] b: resumed on cores 0,1' in out and '[2/3] b: done' in out
   log = (tmp_path / 'b' / 'sweep.log').read_text()
@@ -113,6 +123,50 @@ def test_a_point_that_exits_143_by_itself_fails_and_its_core_goes_to_the_other(t
   runs.append(plan.Run('b', str(tmp_path / 'b'), {}, (('-c', exits),), None))
   failures = executors.run_local(runs, max_parallel=2, pin=True)
   assert [(run.name, status) for run, status in failures] == [('b', 143)]
-  assert _cores(tmp_path, 'a') == ['0', '0,1']
+  first, resumed = _cores(tmp_path, 'a')
+  assert first in ('0', '1') and resumed == '0,1'
   out = capsys.readouterr().out
   assert '[2/2] b: failed (exit 143)' in out and 'b: resumed' not in out
+
+
+# A sweep's process: the pool of the points named on its command line, pinned, 2 at a time; a
+# signal raises Interrupted as in launch.sweep (cli.install, then interrupts.arm).
+POOL = textwrap.dedent("""\
+    import sys
+    from gan_jax import interrupts
+    interrupts.install()
+    from launch import executors, plan
+    script, out, slow = sys.argv[1:4]
+    runs = [plan.Run(n, f'{out}/{n}', {}, ((script, out, n, slow, '0.2'),), None)
+            for n in sys.argv[4:]]
+    interrupts.arm()
+    try:
+      executors.run_local(runs, max_parallel=2, pin=True)
+    except interrupts.Interrupted as e:
+      sys.exit(128 + e.signum)
+    """)
+
+
+@pytest.mark.skipif(not TWO_CORES, reason='needs cores 0 and 1')
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_to_the_pool_reaches_each_running_point_once_and_starts_nothing(tmp_path,
+                                                                                signum):
+  """As a Ctrl-C at a terminal (the process group) or a kill (the pool alone): each running
+  point gets the signal once (a second would stop gan_jax.main at once, without its
+  checkpoint), the point still waiting never starts, nothing is resumed on freed cores."""
+  (tmp_path / 'point.py').write_text(FAKE_POINT)
+  pool = subprocess.Popen(
+      [sys.executable, '-c', POOL, str(tmp_path / 'point.py'), str(tmp_path), 'ab', 'a', 'b',
+       'c'], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+      start_new_session=True)
+  deadline = time.monotonic() + 60
+  while not all((tmp_path / f'{n}.cores').exists() for n in 'ab'):
+    assert time.monotonic() < deadline and pool.poll() is None
+    time.sleep(0.05)
+  os.killpg(pool.pid, signum)  # The whole group, as a terminal does (the points have their own).
+  out, _ = pool.communicate(timeout=30)
+  assert pool.returncode == 128 + signum, out
+  for name in 'ab':
+    assert (tmp_path / f'{name}.stopped').read_text().split() == [str(int(signum))]
+    assert len(_cores(tmp_path, name)) == 1  # Not resumed.
+  assert not (tmp_path / 'c.cores').exists() and 'c: started' not in out
