@@ -68,6 +68,22 @@ def rule_line(config, logged, chosen: Optional[dict], per_epoch: Optional[float]
   return f'{text}; the rule: {without}, so it stops at {epoch(ends)} unless one comes'
 
 
+def remaining(config, logged, per_epoch: Optional[float]) -> str:
+  """How far an unfinished seed is from num_train_steps, and how long that takes at the median
+  rate of its last 20 logged records (its training steps alone: evaluations add to it); '' at
+  or past its length."""
+  left = config.num_train_steps - logged[-1]['step']
+  if left <= 0:
+    return ''
+  text = f'{left:,} steps to go' + (f' ({left / per_epoch:,.0f} epochs)' if per_epoch else '')
+  rates = [r['steps_per_sec'] for r in logged[-20:]
+           if isinstance(r.get('steps_per_sec'), (int, float)) and r['steps_per_sec'] > 0]
+  if not rates:
+    return text
+  rate = float(np.median(rates))
+  return f'{text}, ~{left / rate / 3600:.1f} h at its recent {rate:.1f} steps/s (training alone)'
+
+
 def standing(config, workdir: str, seed: int, metric_names, real_data: bool = False
              ) -> Optional[Dict]:
   """One seed's entry for launch.reproduce's table (the fields run_seed returns), or None when
@@ -97,6 +113,8 @@ def standing(config, workdir: str, seed: int, metric_names, real_data: bool = Fa
   last = logged[-1]['step']
   how = status(workdir)
   line = '' if real_data else rule_line(config, logged, chosen, per_epoch, how)
+  if line and how in ('training', 'paused'):
+    line = '; '.join(filter(None, (line, remaining(config, logged, per_epoch))))
   return {'summary': summary, 'workdir': workdir, 'seed': seed, 'steps': last,
           'epochs': last / per_epoch if per_epoch else None, 'stopped_by': how,
           'seconds': report.train_seconds(workdir), 'stand_in': None,

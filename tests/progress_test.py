@@ -84,13 +84,26 @@ def test_a_seed_stands_at_its_best_logged_validation_ll(tmp_path):
   assert got['standing'] == (
       'best validation_ll 181.50 at epoch 30 (test_ll 190.00, test_stderr 2.20); the rule: 2 of '
       '10 evaluations without a gain > 1 over 181.50 (epoch 30), so it stops at epoch 130 unless '
-      'one comes')
+      'one comes; 975,000 steps to go (1,950 epochs), ~27.1 h at its recent 10.0 steps/s '
+      '(training alone)')
   # A real-data row, and a metric never logged, are said not computed; no log at all is None.
   real = progress.standing(config, workdir, 1, ROW.metrics, real_data=True)
   assert real['not_computed'] == {'parzen': progress.REAL_DATA}
   assert progress.standing(config, workdir, 1, ('kid',))['not_computed'] == {
       'kid': progress.NOT_DURING_TRAINING}
   assert progress.standing(config, str(tmp_path / 'seed=2'), 2, ROW.metrics) is None
+  # The time to go is at the median of the last 20 records' rates (a slow call, an evaluation
+  # or a loaded machine, moves it little); none past the run's length, nor once it ended.
+  logged = [{'step': 1000 * i, 'steps_per_sec': rate}
+            for i, rate in enumerate([50.0] * 5 + [20.0] * 19 + [2.0], 1)]
+  left = config.num_train_steps - 25000
+  assert progress.remaining(config, logged, 500) == (
+      f'{left:,} steps to go ({left / 500:,.0f} epochs), ~{left / 20 / 3600:.1f} h at its recent '
+      '20.0 steps/s (training alone)')
+  assert progress.remaining(config, [{'step': config.num_train_steps}], 500) == ''
+  _write_run(str(tmp_path / 'ended'), evaluations, stop='early_stopping')
+  assert 'to go' not in progress.standing(config, str(tmp_path / 'ended'), 1, ROW.metrics)[
+      'standing']
   # Started, not yet at its first evaluation: said so, not that the metric is never evaluated.
   early = tmp_path / 'seed=3'
   early.mkdir()
@@ -125,9 +138,12 @@ def test_progress_table_reports_the_seeds_started_and_writes_nothing_in_them(tmp
   assert ('- GAN, MNIST, seed 0 (early_stopping): best validation_ll 190.00 at epoch 40 (test_ll '
           '198.00, test_stderr 2.30); no stopping rule (trains to num_train_steps)'
           ) in text.splitlines()
-  assert ('- GAN, MNIST, z ~ N(0, I), seed 0 (paused): best validation_ll 150.00 at epoch 10 '
-          '(test_ll 160.00, test_stderr 2.00); the rule: 1 of 10 evaluations without a gain > 1 '
-          'over 150.00 (epoch 10), so it stops at epoch 110 unless one comes') in text.splitlines()
+  paused = next(l for l in text.splitlines() if l.startswith('- GAN, MNIST, z ~ N(0, I), seed 0'))
+  assert paused.startswith(
+      '- GAN, MNIST, z ~ N(0, I), seed 0 (paused): best validation_ll 150.00 at epoch 10 '
+      '(test_ll 160.00, test_stderr 2.00); the rule: 1 of 10 evaluations without a gain > 1 '
+      'over 150.00 (epoch 10), so it stops at epoch 110 unless one comes; ')
+  assert ' steps to go (' in paused and paused.endswith(' steps/s (training alone)')
   assert os.path.exists(os.path.join(tmp_path, 'tables', 'gan_parzen-progress_files',
                                      'gan_mnist_parzen_test_ll.png'))
   normal = next(l for l in text.splitlines() if l.startswith('| GAN, MNIST, z ~ N(0, I) |'))
