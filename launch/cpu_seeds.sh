@@ -78,6 +78,11 @@ mkdir -p "$root/$name" || exit 1
 
 read -r -a usable <<< "${core_list:-$(seq -s ' ' 0 $(($(nproc) - 1)))}"
 cores=${#usable[@]}
+nice=10
+# Run by the run's shell in its new session: the group's nice value (/proc/self/autogroup, where
+# the kernel has one; one write per 100 ms is taken machine-wide, so runs starting at once retry).
+lower_group='[ -e /proc/self/autogroup ] && for _ in {1..50}; do
+  { echo "$0" > /proc/self/autogroup; } 2>/dev/null && break; sleep 0.1; done;'
 declare -A on_core=()  # core -> pid
 declare -A seed_of=()  # pid -> seed
 status=0
@@ -86,11 +91,13 @@ start() {  # start SEED CORES (comma-separated)
   local workdir="$root/$name/${variant}seed=$1" core where="core $2"
   [[ $2 == *,* ]] && where="cores $2"
   echo "seed $1 on $where: log $workdir.log"
-  # In a session of its own (setsid execs: $! is the run's): a terminal's Ctrl-C reaches this
-  # driver alone, which passes it on once (a second SIGINT stops gan_jax.main without its
-  # checkpoint).
-  setsid nice -n 10 taskset -c "$2" python -m gan_jax.main --config="experiments/$experiment.py" \
-    --config.seed="$1" --workdir="$workdir" "${extra[@]}" >>"$workdir.log" 2>&1 &
+  # In a session of its own (setsid and bash exec: $! is the run's): a terminal's Ctrl-C reaches
+  # this driver alone, which passes it on once (a second SIGINT stops gan_jax.main without its
+  # checkpoint). The session's scheduling group is niced too, or the nice value would rank the
+  # run only inside it and it would take as much CPU as a terminal (launch/priority.py).
+  setsid bash -c "$lower_group"' exec nice -n "$0" taskset -c "$@"' "$nice" "$2" \
+    python -m gan_jax.main --config="experiments/$experiment.py" --config.seed="$1" \
+    --workdir="$workdir" "${extra[@]}" >>"$workdir.log" 2>&1 &
   for core in ${2//,/ }; do on_core[$core]=$!; done
   seed_of[$!]=$1
 }

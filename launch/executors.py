@@ -18,6 +18,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from gan_jax import interrupts
 from launch import plan
+from launch import priority
 
 Failure = Tuple[plan.Run, int]
 _PRINT_LOCK = threading.Lock()  # Progress lines from the pool's threads, one whole line each.
@@ -258,8 +259,9 @@ def _open_logs(run: plan.Run) -> str:
 
 def _start(args: Sequence[str], log, env, cores: List[int]) -> Optional[subprocess.Popen]:
   """`python *args`, its output to log, pinned to cores (if any), in a session of its own (a
-  terminal's Ctrl-C reaches run_local alone, which passes it on), counted as running; None once
-  the pool was interrupted."""
+  terminal's Ctrl-C reaches run_local alone, which passes it on) whose scheduling group keeps the
+  pool's nice value (launch/priority.py), counted as running; None once the pool was
+  interrupted."""
   with _RUNNING_LOCK:
     if _STOPPED_BY:
       return None
@@ -268,9 +270,11 @@ def _start(args: Sequence[str], log, env, cores: List[int]) -> Optional[subproce
     log.flush()
     process = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT,
                                env=env, start_new_session=True)
-    if cores:  # (Before its threads start: they inherit the main thread's.)
-      with contextlib.suppress(ProcessLookupError):  # (Already ended: its status says.)
+    with contextlib.suppress(ProcessLookupError):  # (Already ended: its status says.)
+      if cores:  # (Before its threads start: they inherit the main thread's.)
         os.sched_setaffinity(process.pid, set(cores))
+      if os.nice(0) > 0:  # The pool's own priority (`nice -n 10 python -m launch...`) holds.
+        priority.lower(process.pid, os.nice(0))
     _RUNNING.add(process)
   return process
 

@@ -10,12 +10,14 @@ import pytest
 
 from conftest import ROOT
 from gan_jax import workdir
+from launch import priority
 from launch import rows
 from launch import tables
 
 SCRIPT = os.path.join(ROOT, 'launch', 'cpu_seeds.sh')
 # Records its arguments, its CPU affinity and niceness (and appends the affinity to
-# <workdir>.cores, and writes its pid and session id to <workdir>.session), then exits with $FAKE_STATUS (default 0) after $FAKE_DELAY seconds. The seed
+# <workdir>.cores, and writes its pid, session id and group's nice value to <workdir>.session),
+# then exits with $FAKE_STATUS (default 0) after $FAKE_DELAY seconds. The seed
 # $FAKE_SLOW trains for $FAKE_TICKS tenths of a second instead; on SIGTERM it checkpoints
 # (<workdir>.stopped) and exits 143 as gan_jax.main does; resumed after that, it ends at once.
 FAKE_PYTHON = """#!/usr/bin/env bash
@@ -23,7 +25,9 @@ for a in "$@"; do case $a in --workdir=*) workdir=${a#--workdir=} ;; esac; done
 trap 'touch "$workdir.stopped"; exit 143' TERM
 { printf '%s\\n' "$@"; taskset -cp $$ | sed 's/.*: //'; nice; } > "$workdir.args"
 taskset -cp $$ | sed 's/.*: //' >> "$workdir.cores"
-echo "$$ $(cut -d' ' -f6 /proc/$$/stat)" > "$workdir.session"  # Its pid and its session's id.
+# Its pid, its session's id and its scheduling group's nice value ('none' without autogroups).
+group=none; [ -e /proc/$$/autogroup ] && group=$(sed 's/.* nice //' /proc/$$/autogroup)
+echo "$$ $(cut -d' ' -f6 /proc/$$/stat) $group" > "$workdir.session"
 slow=${FAKE_SLOW:+seed=$FAKE_SLOW}
 if [ -n "$slow" ] && [[ $workdir == *$slow ]] && [ ! -e "$workdir.stopped" ]; then
   for _ in $(seq "${FAKE_TICKS:-100}"); do sleep 0.1; done
@@ -33,6 +37,7 @@ fi
 exit ${FAKE_STATUS:-0}
 """
 TWO_CORES = {0, 1} <= os.sched_getaffinity(0)
+HAS_AUTOGROUPS = os.path.exists('/proc/self/autogroup')
 
 
 def _run(tmp_path, *args, status=0, **env_vars):
@@ -53,9 +58,11 @@ def _invocation(path):
 
 def test_each_seed_runs_pinned_and_niced_in_the_row_s_workdir(tmp_path):
   root = tmp_path / 'runs'
+  own_group = priority.group_nice(os.getpid())
   done = _run(tmp_path, '-c', '0', str(root), 'mnist_gan', '0', '1', '--',
               '--config.noise.prior=normal')
   assert done.returncode == 0, done.stderr
+  assert priority.group_nice(os.getpid()) == own_group  # Only the runs' groups were niced.
   row = next(r for r in tables.TABLES['gan_parzen'].rows if r.label == 'GAN, MNIST, z ~ N(0, I)')
   for seed in (0, 1):  # One core: the seeds ran one after the other on it.
     workdir = rows.workdir(str(root), row, seed, runlocal=False)
@@ -64,10 +71,12 @@ def test_each_seed_runs_pinned_and_niced_in_the_row_s_workdir(tmp_path):
     assert args == ['-m', 'gan_jax.main', '--config=experiments/mnist_gan.py',
                     f'--config.seed={seed}', f'--workdir={workdir}', '--config.noise.prior=normal']
     assert cores == '0' and niceness >= 10
-    # A session of its own: a terminal's Ctrl-C reaches the driver alone, which passes it on once.
-    pid, session = (root / 'mnist_gan' / f'noise.prior=normal,seed={seed}.session').read_text(
-        ).split()
+    # A session of its own: a terminal's Ctrl-C reaches the driver alone, which passes it on once;
+    # its scheduling group niced as the run is, or the run would take a terminal's share.
+    pid, session, group = (root / 'mnist_gan' / f'noise.prior=normal,seed={seed}.session'
+                           ).read_text().split()
     assert pid == session
+    assert int(group) == niceness if HAS_AUTOGROUPS else group == 'none'
     assert f'seed {seed} exited with status 0' in done.stdout
   # Without flags, the table's own workdirs.
   assert _run(tmp_path, '-c', '0', str(root), 'mnist_gan', '2').returncode == 0

@@ -13,6 +13,7 @@ import pytest
 from conftest import ROOT
 from launch import executors
 from launch import plan
+from launch import priority
 
 TWO_CORES = {0, 1} <= os.sched_getaffinity(0)
 
@@ -170,3 +171,49 @@ def test_a_signal_to_the_pool_reaches_each_running_point_once_and_starts_nothing
     assert (tmp_path / f'{name}.stopped').read_text().split() == [str(int(signum))]
     assert len(_cores(tmp_path, name)) == 1  # Not resumed.
   assert not (tmp_path / 'c.cores').exists() and 'c: started' not in out
+
+
+# A point that waits (at most 10 s) for its scheduling group to be niced, then records its group's
+# and its own nice values.
+GROUP_POINT = textwrap.dedent("""\
+    import os, sys, time
+    deadline = time.time() + 10
+    read = lambda: open('/proc/self/autogroup').read().split()[-1]
+    while read() == '0' and time.time() < deadline:
+      time.sleep(0.01)
+    with open(sys.argv[1], 'w') as f:
+      f.write(f'{read()} {os.nice(0)} {os.getsid(0) == os.getpid()}')
+    """)
+
+
+@pytest.mark.skipif(not os.path.exists('/proc/self/autogroup'), reason='no autogroups')
+def test_a_niced_pool_s_points_are_niced_in_their_own_scheduling_groups(tmp_path):
+  """Each point leads a session, so the kernel schedules it as a group of its own: the pool's
+  nice value is given to that group, or a `nice -n 7` pool's runs would take as much CPU as a
+  terminal (launch/priority.py). The pool's own group is left as it was."""
+  pool = textwrap.dedent("""\
+      import os, sys
+      from launch import executors, plan
+      os.nice(7)
+      out = sys.argv[1]
+      runs = [plan.Run(n, f'{out}/{n}', {}, (('-c', sys.argv[2], f'{out}/{n}.nice'),), None)
+              for n in 'ab']
+      sys.exit(len(executors.run_local(runs, max_parallel=2)))
+      """)
+  own_group = priority.group_nice(os.getpid())
+  subprocess.run([sys.executable, '-c', pool, str(tmp_path), GROUP_POINT], cwd=ROOT, check=True,
+                 timeout=60)
+  for name in 'ab':
+    assert (tmp_path / f'{name}.nice').read_text() == '7 7 True'
+  assert priority.group_nice(os.getpid()) == own_group
+
+
+def test_lowering_the_group_of_a_process_that_shares_a_session_is_refused():
+  """Its group is its session's: lowering it would lower every process of that session."""
+  sharing = subprocess.Popen(['sleep', '30'])  # In this session, led by another process.
+  try:
+    with pytest.raises(ValueError, match=f'process {sharing.pid} does not lead a session'):
+      priority.lower(sharing.pid, 5)
+  finally:
+    sharing.kill()
+    sharing.wait()
