@@ -95,7 +95,9 @@ def test_evaluation_is_refused_while_a_run_trains_in_the_workdir_and_holds_it_wh
   assert lock.holder(workdir) is None  # Released.
 
 
-@pytest.mark.parametrize('garbage', ['{"eval/parzen/valid', 'not json at all', '[1, 2]'])
+@pytest.mark.parametrize('garbage', [  # (One in the fast set.)
+    'not json at all', pytest.param('{"eval/parzen/valid', marks=pytest.mark.slow),
+    pytest.param('[1, 2]', marks=pytest.mark.slow)])
 def test_a_step_whose_metrics_file_is_garbage_is_set_aside_and_the_run_resumes(
     tmp_path, garbage, caplog):
   from conftest import assert_states_identical  # pylint: disable=g-import-not-at-top

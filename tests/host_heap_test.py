@@ -65,6 +65,7 @@ def _run(code, *args):
   return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # (Three processes.)
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='glibc and page-fault counts')
 def test_kept_block_is_not_faulted_in_again(tmp_path):
   default = _run(_DIRECT, 'default')

@@ -50,6 +50,7 @@ def test_the_loop_form_trains_each_seed_exactly_as_its_separate_run(tmp_path):
   assert not np.array_equal(*(np.asarray(jax.tree.leaves(s.generator.params)[0]) for s in states))
 
 
+@pytest.mark.slow  # (The accelerator's form; a CPU's is the loop, tested in the fast set.)
 def test_the_vmap_form_trains_each_seed_as_its_separate_run(tmp_path):
   alone = _separate(tmp_path, (0, 1))
   states = train.train_and_evaluate(_config('0,1', 'vmap'), str(tmp_path / 'pop'))
@@ -66,7 +67,7 @@ def test_the_vmap_form_trains_each_seed_as_its_separate_run(tmp_path):
       np.testing.assert_allclose([b[k] for k in a], [a[k] for k in a], rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize('form', ['loop', 'vmap'])
+@pytest.mark.parametrize('form', ['loop', pytest.param('vmap', marks=pytest.mark.slow)])
 def test_each_seed_stops_by_its_own_rule_and_is_frozen(tmp_path, monkeypatch, form):
   # Seed 0's scripted validation LL peaks at step 2 and its rule (patience 2) ends it at 6;
   # seed 1's keeps rising and it trains to num_train_steps (10).

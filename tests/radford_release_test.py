@@ -91,7 +91,7 @@ def _perturbed(params, seed):
                                    for l in leaves])
 
 
-@pytest.mark.parametrize('side', [32, 48])
+@pytest.mark.parametrize('side', [32, pytest.param(48, marks=pytest.mark.slow)])
 def test_generator_and_discriminator_equal_the_release_transcribed(side):
   c, n, z_dim = 4, 5, 7
   g_config = {'name': 'radford', 'base_channels': c, 'output_activation': 'tanh',
