@@ -270,12 +270,15 @@ def _start(args: Sequence[str], log, env, cores: List[int]) -> Optional[subproce
     log.flush()
     process = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT,
                                env=env, start_new_session=True)
-    with contextlib.suppress(ProcessLookupError):  # (Already ended: its status says.)
-      if cores:  # (Before its threads start: they inherit the main thread's.)
+    if cores:  # (Before its threads start: they inherit the main thread's.)
+      with contextlib.suppress(ProcessLookupError):  # (Already ended: its status says.)
         os.sched_setaffinity(process.pid, set(cores))
-      if os.nice(0) > 0:  # The pool's own priority (`nice -n 10 python -m launch...`) holds.
-        priority.lower(process.pid, os.nice(0))
     _RUNNING.add(process)
+  if os.nice(0) > 0:  # The pool's own priority (`nice -n 10 python -m launch...`) holds.
+    try:
+      priority.lower(process.pid, os.nice(0))
+    except (OSError, ValueError) as e:  # It trains on, ranked by its own nice value alone.
+      _report(f'warning: pid {process.pid} keeps its scheduling group\'s priority: {e}')
   return process
 
 

@@ -5,12 +5,14 @@ session's processes as one group and shares the CPU fairly between groups; a pro
 only ranks it inside its group (sched(7), "The autogroup feature"). The runs of
 launch/cpu_seeds.sh and of launch.executors' pool each have a session of their own (so that a
 terminal's Ctrl-C reaches their driver alone), so `nice -n 10` alone left them as much CPU as the
-terminal where one works: beside two such MNIST runs the fast tests took 10 min 21 s instead of
-~5 (2026-12-06). A group has a nice value of its own, /proc/PID/autogroup; giving it the run's
-restores the run's place behind interactive work.
+terminal where one works: beside two such MNIST runs the fast tests took 10 min 21 s, and 3 min
+56 s once the runs' groups were niced (2026-12-06). A group has a nice value of its own,
+/proc/PID/autogroup; giving it the run's restores the run's place behind interactive work.
 
 cpu_seeds.sh sets it from inside the run's new session (a shell line); the pool from outside,
 once the run's process exists (Popen returns after the child's setsid and exec), with lower().
+Where a cgroup's CPU controller schedules the processes instead (systemd's slices on cgroup v2,
+some containers), autogroups are bypassed and the nice value ranks a run within its cgroup.
 """
 import errno
 import os
