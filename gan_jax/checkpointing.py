@@ -290,8 +290,7 @@ class Checkpointer:
         if not _is_read_error(e):
           raise
         self._check_same_model(step, template)
-        self._set_aside(step, f'unreadable ({type(e).__name__}: '
-                              f'{str(e).splitlines()[0][:300] if str(e) else ""})')
+        self._set_aside(step, f'unreadable ({errors.brief(e)})')
     return None
 
   def identity(self, step: int) -> Optional[str]:

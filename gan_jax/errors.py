@@ -1,8 +1,20 @@
 """Errors the user can fix.
 
 `gan_jax.main` prints any `GanJaxError` as one line and exits non-zero, so every message must name
-what is wrong and how to fix it, in one sentence.
+what is wrong and how to fix it, in one sentence; `brief` puts another library's exception into
+such a line as its reason.
 """
+
+
+# Where orbax's message about a failed array read goes on with a dump of the TensorStore spec.
+_TENSORSTORE_DUMP = ' See full TensorStore details'
+
+
+def brief(error: BaseException) -> str:
+  """'Type: the first line of its message' (at most 300 characters; orbax's TensorStore dump cut
+  off), or 'Type' alone: another library's exception as the reason inside one line."""
+  lines = str(error).split(_TENSORSTORE_DUMP)[0].splitlines()
+  return f'{type(error).__name__}: {lines[0][:300]}' if lines and lines[0] else type(error).__name__
 
 
 class GanJaxError(Exception):

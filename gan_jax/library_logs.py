@@ -4,6 +4,8 @@ warnings and errors show as one line each, jax's note that a backend's library i
 machine without a TPU) stays out, and an exception in a library's background thread or
 callback is one warning line, not a traceback (orbax's writer threads and tensorstore's
 callbacks fail when the storage does; the command reports that failure itself, in one line).
+A damaged checkpoint's failed reads are reported once, as the set-aside line, not again per
+array as orbax's abandoned read coroutines are collected.
 
 Every command installs this: gan_jax.main and the launch commands (gan_jax/cli.py), which train
 and evaluate in-process.
@@ -15,6 +17,7 @@ import threading
 
 from absl import logging
 
+from gan_jax import errors
 from gan_jax import interrupts
 
 
@@ -22,6 +25,12 @@ from gan_jax import interrupts
 # (no metric to keep it by), and evaluation opening the checkpoints read-only.
 _EXPECTED = ('did not provide metrics', 'read_only=True', 'Given directory is read only')
 
+
+# orbax's restore reads each array in a coroutine of this name. When a damaged checkpoint fails
+# one read, the restore raises (the checkpoint is set aside in one line), and the other reads'
+# failures are reported again as their coroutines and tasks are collected, one per array: drop
+# those repeats.
+_ORPHANED_READ = '_read_array_index_and_device_put'
 
 # Where jax logs (INFO) each platform it probed for and could not start, and why.
 _XLA_BRIDGE = os.path.join('jax', '_src', 'xla_bridge.py')
@@ -43,6 +52,9 @@ class QuietLibraries(python_logging.Filter):
     if '/orbax/' in record.pathname or '/asyncio/' in record.pathname:
       if any(text in str(record.msg) for text in _EXPECTED):
         return False
+      if 'exception was never retrieved' in str(record.msg) and _ORPHANED_READ in (
+          record.getMessage()):
+        return False
       record.exc_info, record.exc_text, record.stack_info = None, None, None
       return record.levelno >= python_logging.WARNING
     return True
@@ -50,12 +62,14 @@ class QuietLibraries(python_logging.Filter):
 
 def one_warning(what: str):
   """A sys/threading hook that logs an exception as one warning line, once per distinct line (a
-  failed write repeats the same line from every callback)."""
+  failed write repeats the same line from every callback); an orphaned read of a damaged
+  checkpoint (above) is not logged again."""
   seen = set()
 
   def hook(args) -> None:
-    text = str(args.exc_value)
-    line = f'{what}: {args.exc_type.__name__}: {text.splitlines()[0][:300] if text else ""}'
+    if getattr(getattr(args, 'object', None), '__name__', '') == _ORPHANED_READ:
+      return
+    line = f'{what}: {errors.brief(args.exc_value)}'
     if line not in seen:
       seen.add(line)
       logging.warning('%s', line)

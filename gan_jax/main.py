@@ -101,8 +101,7 @@ def parse_flags(argv):
       _fail(f'cannot load {_config_arg(argv)}: {lines[-1]}')
     _fail(lines[0])
   except Exception as e:  # pylint: disable=broad-except  (any other error in the config file)
-    _fail(f'cannot load {_config_arg(argv)}: {type(e).__name__}: '
-          f'{str(e).splitlines()[0] if str(e) else ""}')
+    _fail(f'cannot load {_config_arg(argv)}: {errors.brief(e)}')
   if not isinstance(FLAGS.config, ml_collections.ConfigDict):
     _fail(f'{_config_arg(argv)}: get_config returned a {type(FLAGS.config).__name__}, not an '
           'ml_collections.ConfigDict; build the config on experiments/common.py\'s base_config()')

@@ -104,8 +104,26 @@ def test_damaged_newest_checkpoint_is_set_aside_and_the_run_resumes_exactly(
   resumed = train.train_and_evaluate(small_config(), workdir)  # Falls back to 4, redoes 5-6.
   assert 'checkpoint at step 6 is ' in caplog.text and '6.corrupt' in caplog.text
   assert 'different model' not in caplog.text
+  set_aside = [r.getMessage() for r in caplog.records if 'checkpoint at step 6 is' in r.getMessage()]
+  assert len(set_aside) == 1 and 'TensorStore' not in set_aside[0]  # (orbax's dump cut off.)
   assert os.path.isdir(os.path.join(workdir, 'checkpoints', '6.corrupt'))  # Kept, not deleted.
   assert_states_identical(straight, resumed)
+
+
+def test_a_damaged_checkpoint_is_one_line_in_the_command_s_log(tmp_path):
+  """From the command line: the set-aside line alone, not orbax's TensorStore dump nor a line per
+  array for each of the restore's other failed reads (collected later)."""
+  workdir = str(tmp_path / 'run')
+  assert faults.run(f'--workdir={workdir}', *faults.CLI_RUN[:2], '--config.num_train_steps=4',
+                    '--config.checkpoint_every_steps=2').returncode == 0
+  _delete_array_files(os.path.join(workdir, 'checkpoints', '4'))
+  resumed = faults.run(f'--workdir={workdir}', *faults.CLI_RUN[:2], '--config.num_train_steps=6',
+                       '--config.checkpoint_every_steps=2')
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  warnings = [line for line in resumed.stderr.splitlines() if line.startswith(('W', 'E'))]
+  assert len(warnings) == 1, warnings
+  assert 'checkpoint at step 4 is unreadable (Exception: Encountered error while reading' in (
+      warnings[0]) and 'TensorStore' not in warnings[0] and '4.corrupt' in warnings[0]
 
 
 def test_a_checkpoint_without_checksums_is_restored_unverified(straight, tmp_path, caplog):

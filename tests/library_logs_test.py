@@ -1,10 +1,12 @@
 """gan_jax.library_logs: orbax's INFO chatter out of every command's log, its warnings kept as
 one line, a background thread's exception as one warning."""
+import asyncio
 import logging as python_logging
 import os
 import subprocess
 import sys
 import threading
+import types
 import uuid
 
 from absl import logging
@@ -13,6 +15,7 @@ import orbax.checkpoint as ocp
 import pytest
 
 from gan_jax import cli
+from gan_jax import errors
 from gan_jax import library_logs
 
 from conftest import ROOT
@@ -124,3 +127,42 @@ def test_a_backend_that_is_installed_but_fails_keeps_its_line():
       ('tpu', 'ABORTED: The TPU is already in use by process with pid 1234'), None)
   assert os.path.exists(bridge)  # Where the installed jax logs it from.
   assert not quiet.filter(absent) and quiet.filter(busy)
+
+
+def test_a_library_error_is_brief_without_orbax_s_tensorstore_dump():  # (errors.brief)
+  read = Exception('Encountered error while reading array index: (slice(0, 8, 1),). See full '
+                   'TensorStore details: <bound method spec of TensorStore({\n  "base": {}})>')
+  assert errors.brief(read) == (
+      'Exception: Encountered error while reading array index: (slice(0, 8, 1),).')
+  assert errors.brief(OSError('disk\nfull')) == 'OSError: disk'
+  assert errors.brief(KeyError()) == 'KeyError'
+
+
+async def _read_array_index_and_device_put():  # Named as orbax's array read.
+  raise Exception('Encountered error while reading array index')  # pylint: disable=broad-exception-raised
+
+
+async def _another_coroutine():
+  raise OSError('the disk failed')
+
+
+def test_orphaned_reads_of_a_damaged_checkpoint_are_not_logged_again(caplog):
+  """The restore raised already (one set-aside line); its other reads' failures, reported as their
+  coroutines and tasks are collected, are dropped. Other collected failures keep their line."""
+  library_logs.install()
+  with caplog.at_level(python_logging.WARNING, logger='absl'):
+    for coroutine in (_read_array_index_and_device_put(), _another_coroutine()):
+      try:
+        coroutine.send(None)
+      except Exception as e:  # pylint: disable=broad-except
+        sys.unraisablehook(types.SimpleNamespace(
+            exc_type=type(e), exc_value=e, exc_traceback=None, err_msg=None, object=coroutine))
+  assert [r.getMessage() for r in caplog.records] == [
+      'ignored in a callback: OSError: the disk failed']
+  quiet = library_logs.QuietLibraries()
+  asyncio_file = os.path.join(os.path.dirname(asyncio.__file__), 'base_events.py')
+  never = ('Task exception was never retrieved\nfuture: <Task finished name=\'Task-7\' '
+           'coro=<{}() done> exception=Exception(...)>')
+  assert not quiet.filter(_record(asyncio_file, python_logging.ERROR,
+                                  never.format('_read_array_index_and_device_put')))
+  assert quiet.filter(_record(asyncio_file, python_logging.ERROR, never.format('save')))

@@ -275,8 +275,7 @@ def load_variables(path: str):
       flat = {k: f[k] for k in f.files}
   except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
     # numpy calls any file that is neither .npz nor .npy 'pickled data': never unpickled here.
-    reason = 'not an .npz of arrays' if 'pickle' in str(e) else (
-        f'{type(e).__name__}: {str(e).splitlines()[0]}' if str(e) else type(e).__name__)
+    reason = 'not an .npz of arrays' if 'pickle' in str(e) else errors.brief(e)
     raise errors.CheckpointError(
         f'the InceptionV3 weights in {path} are unreadable ({reason}); {fix}') from e
   check_flat_variables(flat, f'the InceptionV3 weights in {path}', fix)

@@ -42,7 +42,7 @@ def load(path: str, dim: int) -> Tuple[np.ndarray, np.ndarray]:
     raise
   except (ValueError, OSError, EOFError) as e:  # Not an .npz, truncated, or holds pickles.
     raise errors.ConfigError(f'{where} cannot be read as an .npz without pickles '
-                             f'({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""})')
+                             f'({errors.brief(e)})')
   if mu.shape != (dim,) or sigma.shape != (dim, dim):
     raise errors.ConfigError(f'{where}: mu {mu.shape} and sigma {sigma.shape} do not fit the '
                              f'{dim}-d features of the configured Inception weights (expected '
