@@ -80,10 +80,11 @@ read -r -a usable <<< "${core_list:-$(seq -s ' ' 0 $(($(nproc) - 1)))}"
 cores=${#usable[@]}
 nice=10
 # Run by the run's shell in its new session: the group's nice value (/proc/self/autogroup, where
-# the kernel has one) made the run's, this driver's plus $nice (at most 19); without privileges
-# one write per 100 ms is taken machine-wide, so runs starting at once retry.
+# the kernel has one: "/autogroup-274 nice 0"; a sandbox's may read empty) made the run's, this
+# driver's plus $nice (at most 19); without privileges one write per 100 ms is taken
+# machine-wide, so runs starting at once retry.
 lower_group='n=$(($(nice) + $0)); [ "$n" -gt 19 ] && n=19
-  [ -e /proc/self/autogroup ] && for _ in {1..50}; do
+  grep -qs " nice " /proc/self/autogroup && for _ in {1..50}; do
   { echo "$n" > /proc/self/autogroup; } 2>/dev/null && break; sleep 0.1; done;'
 declare -A on_core=()  # core -> pid
 declare -A seed_of=()  # pid -> seed

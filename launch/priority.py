@@ -17,6 +17,7 @@ some containers), autogroups are bypassed and the nice value ranks a run within 
 import errno
 import os
 import time
+from typing import Optional
 
 # Without CAP_SYS_ADMIN the kernel takes one write to any autogroup file every 100 ms and answers
 # EAGAIN in between (kernel/sched/autogroup.c): several runs starting at once retry.
@@ -35,6 +36,8 @@ def lower(pid: int, nice: int) -> bool:
   if session != pid:
     raise ValueError(f'process {pid} does not lead a session of its own; lowering its group '
                      f'would lower every process of its session')
+  if group_nice(pid) is None:
+    return False
   path = f'/proc/{pid}/autogroup'
   for _ in range(_TRIES):
     try:
@@ -54,10 +57,20 @@ def lower(pid: int, nice: int) -> bool:
                 f'{_TRIES * _RETRY_S:.0f} s')
 
 
-def group_nice(pid: int) -> int:
-  """The nice value of PID's scheduling group; 0 where the kernel has no autogroups."""
+def group_nice(pid: int) -> Optional[int]:
+  """The nice value of PID's scheduling group ("/autogroup-274 nice 10"); None where the kernel
+  has no autogroups, or shows the file empty (the CI's sandboxed kernel does), or the process
+  has ended."""
   try:
     with open(f'/proc/{pid}/autogroup', encoding='ascii') as f:
-      return int(f.read().split()[-1])  # "/autogroup-274 nice 10"
-  except FileNotFoundError:
-    return 0
+      return parse_group(f.read())
+  except (FileNotFoundError, ProcessLookupError):
+    return None
+
+
+def parse_group(text: str) -> Optional[int]:
+  """The nice value in /proc/PID/autogroup's text; None where it names no group."""
+  words = text.split()
+  if len(words) == 3 and words[0].startswith('/autogroup-') and words[1] == 'nice':
+    return int(words[2])
+  return None

@@ -26,7 +26,7 @@ trap 'touch "$workdir.stopped"; exit 143' TERM
 { printf '%s\\n' "$@"; taskset -cp $$ | sed 's/.*: //'; nice; } > "$workdir.args"
 taskset -cp $$ | sed 's/.*: //' >> "$workdir.cores"
 # Its pid, its session's id and its scheduling group's nice value ('none' without autogroups).
-group=none; [ -e /proc/$$/autogroup ] && group=$(sed 's/.* nice //' /proc/$$/autogroup)
+group=$(sed -n 's/.* nice //p' /proc/$$/autogroup 2>/dev/null); group=${group:-none}
 echo "$$ $(cut -d' ' -f6 /proc/$$/stat) $group" > "$workdir.session"
 slow=${FAKE_SLOW:+seed=$FAKE_SLOW}
 if [ -n "$slow" ] && [[ $workdir == *$slow ]] && [ ! -e "$workdir.stopped" ]; then
@@ -37,7 +37,7 @@ fi
 exit ${FAKE_STATUS:-0}
 """
 TWO_CORES = {0, 1} <= os.sched_getaffinity(0)
-HAS_AUTOGROUPS = os.path.exists('/proc/self/autogroup')
+HAS_AUTOGROUPS = priority.group_nice(os.getpid()) is not None
 
 
 def _run(tmp_path, *args, status=0, **env_vars):
