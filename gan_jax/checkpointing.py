@@ -7,12 +7,17 @@ aside to `<step>.corrupt` (never deleted) and the previous one is tried: in trai
 evaluation alike. A readable checkpoint of a different model (the code changed its parameters)
 is not corruption: it is refused, untouched. Checkpoints written before checksums existed are
 restored unverified, with a warning.
+
+A checkpoint the keep policy drops is first renamed into `deleted/` (one atomic rename), then
+removed there: orbax's own deletion removes a step's files one by one, so a `kill -9` during it
+left `<step>/` with some items and no run record, which the next start refused (CI, 2026-12-07).
 """
 import contextlib
 import errno
 import hashlib
 import json
 import os
+import shutil
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from absl import logging
@@ -24,6 +29,9 @@ import orbax.checkpoint as ocp
 from gan_jax import errors
 from gan_jax import workdir as workdir_lib
 
+
+# Where dropped checkpoints are renamed before they are removed (orbax's todelete_subdir).
+DELETED = 'deleted'
 
 # What a damaged checkpoint raises from orbax/tensorstore: unreadable or missing files and
 # malformed metadata; orbax wraps a failed array read in a bare `Exception` (matched by exact
@@ -139,10 +147,12 @@ class Checkpointer:
         read_only=read_only,
         # A checkpoint whose writing was cut short (kill -9, a full disk) leaves a temporary
         # directory that never counts as a checkpoint; a writer removes those when it opens.
-        cleanup_tmp_directories=not read_only)
+        cleanup_tmp_directories=not read_only,
+        todelete_subdir=None if read_only else DELETED)
     self._set_aside_unopenable(writer=not read_only)
     if not read_only and config is not None:
       self._check_origins()
+    self._purge_deleted()
     self._manager = self._open()
 
   def _set_aside_unopenable(self, writer: bool) -> None:
@@ -229,6 +239,16 @@ class Checkpointer:
     for step, difference in foreign.items():
       self._set_aside(step, f'of another run ({difference})', suffix='.foreign', reopen=False)
 
+  def _purge_deleted(self) -> None:
+    """Removes what the keep policy renamed into deleted/ (a removal a kill cut short included:
+    nothing there is a checkpoint any more). Orbax renames in its finalizing thread; each rename
+    is whole, and a step is dropped once, so nothing being removed here is still being moved."""
+    if self._read_only or jax.process_index() != 0:
+      return
+    deleted = os.path.join(self.directory, DELETED)
+    for name in (os.listdir(deleted) if os.path.isdir(deleted) else ()):
+      shutil.rmtree(os.path.join(deleted, name), ignore_errors=True)
+
   def _open(self) -> ocp.CheckpointManager:
     return ocp.CheckpointManager(self.directory, options=self._options, item_names=_ITEMS)
 
@@ -244,6 +264,7 @@ class Checkpointer:
     evaluated at this step, which the best-checkpoint policy ranks."""
     if not force and not self._manager.should_save(step):
       return False
+    self._purge_deleted()  # What earlier saves dropped.
     items = dict(state=ocp.args.StandardSave(state), data=ocp.args.JsonSave(data_state),
                  checksums=ocp.args.JsonSave(checksums(state, data_state)))
     if self._config is not None:
@@ -379,6 +400,7 @@ class Checkpointer:
   def wait(self) -> None:
     with self._storage_errors():
       self._manager.wait_until_finished()
+    self._purge_deleted()
 
   def close(self) -> None:
     self._manager.close()

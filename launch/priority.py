@@ -59,8 +59,9 @@ def lower(pid: int, nice: int) -> bool:
 
 def group_nice(pid: int) -> Optional[int]:
   """The nice value of PID's scheduling group ("/autogroup-274 nice 10"); None where the kernel
-  has no autogroups, or shows the file empty (the CI's sandboxed kernel does), or the process
-  has ended."""
+  has no autogroups, or the process has ended, or it is still in the kernel's first group (its
+  session was never new, as under a container's first process: the CI's tests), whose file
+  reads empty. A new session's process shows its group there too."""
   try:
     with open(f'/proc/{pid}/autogroup', encoding='ascii') as f:
       return parse_group(f.read())

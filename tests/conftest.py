@@ -31,6 +31,19 @@ def uncached_env(env=None):
   return env
 
 
+def new_sessions_have_groups() -> bool:
+  """Whether a process leading a new session shows a scheduling group (/proc/PID/autogroup), as
+  the runs of cpu_seeds.sh and of the pool do. Asked of such a process, not of the test's own: a
+  process of the kernel's first group (its session never new, as under a container's first
+  process: the CI's) reads its file empty, while a new session's reads '/autogroup-N nice 0'
+  (kernel/sched/autogroup.c)."""
+  import subprocess  # pylint: disable=g-import-not-at-top
+  from launch import priority  # pylint: disable=g-import-not-at-top
+  shown = subprocess.run(['cat', '/proc/self/autogroup'], start_new_session=True,
+                         capture_output=True, text=True, check=False)
+  return priority.parse_group(shown.stdout) is not None
+
+
 import jax  # pylint: disable=g-import-not-at-top
 from gan_jax.data.mock import write_idx, write_tfd_mat  # pylint: disable=g-import-not-at-top,unused-import
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, new_sessions_have_groups
 from gan_jax import workdir
 from launch import priority
 from launch import rows
@@ -37,7 +37,7 @@ fi
 exit ${FAKE_STATUS:-0}
 """
 TWO_CORES = {0, 1} <= os.sched_getaffinity(0)
-HAS_AUTOGROUPS = priority.group_nice(os.getpid()) is not None
+HAS_AUTOGROUPS = new_sessions_have_groups()
 
 
 def _run(tmp_path, *args, status=0, **env_vars):
@@ -76,7 +76,7 @@ def test_each_seed_runs_pinned_and_niced_in_the_row_s_workdir(tmp_path):
     pid, session, group = (root / 'mnist_gan' / f'noise.prior=normal,seed={seed}.session'
                            ).read_text().split()
     assert pid == session
-    assert int(group) == niceness if HAS_AUTOGROUPS else group == 'none'
+    assert (int(group) == niceness if HAS_AUTOGROUPS else group == 'none'), (group, niceness)
     assert f'seed {seed} exited with status 0' in done.stdout
   # Without flags, the table's own workdirs.
   assert _run(tmp_path, '-c', '0', str(root), 'mnist_gan', '2').returncode == 0

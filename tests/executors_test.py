@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, new_sessions_have_groups
 from launch import executors
 from launch import plan
 from launch import priority
@@ -186,7 +186,7 @@ GROUP_POINT = textwrap.dedent("""\
     """)
 
 
-@pytest.mark.skipif(priority.group_nice(os.getpid()) is None, reason='no autogroups')
+@pytest.mark.skipif(not new_sessions_have_groups(), reason='no autogroups')
 def test_a_niced_pool_s_points_are_niced_in_their_own_scheduling_groups(tmp_path):
   """Each point leads a session, so the kernel schedules it as a group of its own: the pool's
   nice value is given to that group, or a `nice -n 7` pool's runs would take as much CPU as a
@@ -221,8 +221,8 @@ def test_lowering_the_group_of_a_process_that_shares_a_session_is_refused():
 
 
 def test_a_group_is_read_from_the_kernel_s_text_and_none_without_one():
-  """Linux writes '/autogroup-ID nice N'; a kernel without autogroups has no file, and a sandboxed
-  one (the CI's) shows it empty: no group to lower there."""
+  """Linux writes '/autogroup-ID nice N'; a kernel without autogroups has no file, and a process of
+  the kernel's first group (a container's first session: the CI's) reads it empty."""
   assert priority.parse_group('/autogroup-274 nice 10\n') == 10
   assert priority.parse_group('/autogroup-3 nice -5\n') == -5
   assert priority.parse_group('') is None

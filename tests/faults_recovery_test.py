@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 
+from gan_jax import checkpointing
 from gan_jax import evaluate
 from gan_jax import train
 
@@ -170,6 +171,11 @@ def _checkpoint_state(workdir, step):
   return ocp.StandardCheckpointer().restore(os.path.join(workdir, 'checkpoints', str(step), 'state'))
 
 
+def _newest_step(workdir) -> int:
+  names = glob.glob(os.path.join(workdir, 'checkpoints', '[0-9]*'))
+  return max([int(os.path.basename(n)) for n in names if os.path.basename(n).isdigit()] or [0])
+
+
 @pytest.mark.slow
 def test_kill_9_at_random_moments_then_the_same_command_is_bit_identical(tmp_path):
   """Checkpoints every step, so many kills land while one is being written."""
@@ -178,14 +184,17 @@ def test_kill_9_at_random_moments_then_the_same_command_is_bit_identical(tmp_pat
   rng = random.Random(0)
   kills = 0
   for _ in range(5):
+    before = _newest_step(killed)
     process = subprocess.Popen([sys.executable, '-m', 'gan_jax.main', f'--workdir={killed}',
                                 *faults.CLI_RUN], cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, env=uncached_env())
     deadline = time.monotonic() + 120
-    while not glob.glob(os.path.join(killed, 'checkpoints', '[0-9]*')) and (
+    # Each kill lands in training (this process has saved a step: the keep policy of 2 is
+    # dropping one while the next is written), not while it compiles.
+    while _newest_step(killed) <= before and (
         time.monotonic() < deadline) and process.poll() is None:
       time.sleep(0.01)
-    time.sleep(rng.uniform(0.0, 1.5))  # Into training: checkpoints are being written.
+    time.sleep(rng.uniform(0.0, 1.5))
     if process.poll() is None:
       process.send_signal(signal.SIGKILL)
       kills += 1
@@ -196,6 +205,36 @@ def test_kill_9_at_random_moments_then_the_same_command_is_bit_identical(tmp_pat
   import jax  # pylint: disable=g-import-not-at-top
   for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
     np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_a_dropped_checkpoint_leaves_whole_and_a_removal_cut_short_is_finished(
+    straight, tmp_path, monkeypatch):
+  """The keep policy used to remove a step's files one by one in place: a kill -9 during that
+  left <step>/ with some items and no run record, which the next start refused (the CI,
+  2026-12-07). Now a dropped step leaves checkpoints/ by one rename into deleted/, and what a
+  kill leaves there is removed when the run next opens its workdir."""
+  workdir = str(tmp_path / 'run')
+  with monkeypatch.context() as patched:  # Killed each time before removing what was renamed.
+    patched.setattr(checkpointing.Checkpointer, '_purge_deleted', lambda self: None)
+    train.train_and_evaluate(small_config(keep_checkpoints=1), workdir)
+  checkpoints = os.path.join(workdir, 'checkpoints')
+  deleted = os.path.join(checkpoints, checkpointing.DELETED)
+  assert sorted(os.listdir(checkpoints)) == ['6', checkpointing.DELETED]
+  assert sorted(os.listdir(deleted)) == ['2', '4']
+  for step in ('2', '4'):  # Whole: its run record and its state.
+    assert os.path.isfile(os.path.join(deleted, step, *checkpointing.RUN_RECORD))
+    assert os.path.isdir(os.path.join(deleted, step, 'state'))
+  for item in os.listdir(os.path.join(deleted, '2')):  # A removal cut short: checksums/ left.
+    path = os.path.join(deleted, '2', item)
+    if item == 'checksums':
+      continue
+    if os.path.isdir(path):
+      shutil.rmtree(path)
+    else:
+      os.remove(path)
+  state = train.train_and_evaluate(small_config(keep_checkpoints=1), workdir)
+  assert os.listdir(deleted) == [] and sorted(os.listdir(checkpoints)) == ['6', 'deleted']
+  assert_states_identical(state, straight)
 
 
 @pytest.mark.slow
