@@ -21,11 +21,11 @@ import shutil
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from absl import logging
-import flax
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from gan_jax import checksums as checksums_lib
 from gan_jax import errors
 from gan_jax import workdir as workdir_lib
 
@@ -48,30 +48,6 @@ def _is_read_error(error: Exception) -> bool:
 _ITEMS = ('state', 'data', 'checksums', 'run')
 # Where a checkpoint keeps its run's config (orbax's JsonSave of the item 'run').
 RUN_RECORD = ('run', 'metadata')
-
-
-def _flatten(tree: Any) -> Dict[str, Any]:
-  """Path -> leaf, empty subtrees included (orbax's metadata lists them too)."""
-  return {str(k): v for k, v in flax.traverse_util.flatten_dict(
-      flax.serialization.to_state_dict(tree), keep_empty_nodes=True).items()}
-
-
-def checksums(state: Any, data_state: dict) -> Dict[str, Dict[str, str]]:
-  """sha256 of each array's dtype, shape and bytes, by path; and of the data position's JSON."""
-  def digest(leaf) -> str:
-    if leaf is None or isinstance(leaf, type(flax.traverse_util.empty_node)):
-      return 'empty'  # (An object array's bytes would be pointers, different every process.)
-    array = np.asarray(leaf)
-    if np.issubdtype(array.dtype, np.integer):  # A counter restored into a Python-int template.
-      array = array.astype(np.int64)
-    array = np.ascontiguousarray(array)
-    h = hashlib.sha256(f'{array.dtype.str}{array.shape}'.encode())
-    h.update(array.tobytes())
-    return h.hexdigest()
-
-  host = jax.device_get(state)
-  return {'state': {k: digest(v) for k, v in _flatten(host).items()},
-          'data': hashlib.sha256(json.dumps(data_state, sort_keys=True).encode()).hexdigest()}
 
 
 class CorruptCheckpoint(Exception):
@@ -266,7 +242,7 @@ class Checkpointer:
       return False
     self._purge_deleted()  # What earlier saves dropped.
     items = dict(state=ocp.args.StandardSave(state), data=ocp.args.JsonSave(data_state),
-                 checksums=ocp.args.JsonSave(checksums(state, data_state)))
+                 checksums=ocp.args.JsonSave(checksums_lib.checksums(state, data_state)))
     if self._config is not None:
       items['run'] = ocp.args.JsonSave(workdir_lib.as_dict(self._config))
     with self._storage_errors(step):
@@ -355,7 +331,7 @@ class Checkpointer:
       logging.warning('The checkpoint at step %d in %s has no checksums (written by an older '
                       'version): restored unverified.', step, self.directory)
       return state, data_state
-    saved, found = restored['checksums'], checksums(state, data_state)
+    saved, found = restored['checksums'], checksums_lib.checksums(state, data_state)
     bad = sorted(k for k in set(saved['state']) | set(found['state'])
                  if saved['state'].get(k) != found['state'].get(k))
     if saved.get('data') != found['data']:
@@ -373,7 +349,7 @@ class Checkpointer:
         saved = set(json.load(f)['tree_metadata'])
     except (OSError, ValueError, KeyError, TypeError):
       return  # No readable metadata: a damaged checkpoint.
-    expected = set(_flatten(jax.device_get(template)))
+    expected = set(checksums_lib.flatten(jax.device_get(template)))
     missing, unexpected = sorted(expected - saved), sorted(saved - expected)
     if missing or unexpected:
       example = (missing or unexpected)[0]
