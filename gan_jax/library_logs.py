@@ -5,7 +5,8 @@ machine without a TPU) stays out, and an exception in a library's background thr
 callback is one warning line, not a traceback (orbax's writer threads and tensorstore's
 callbacks fail when the storage does; the command reports that failure itself, in one line).
 A damaged checkpoint's failed reads are reported once, as the set-aside line, not again per
-array as orbax's abandoned read coroutines are collected.
+array as orbax's abandoned read coroutines are collected, nor as asyncio's "Event loop is closed"
+when an object is collected after orbax closed its loop.
 
 Every command installs this: gan_jax.main and the launch commands (gan_jax/cli.py), which train
 and evaluate in-process.
@@ -31,6 +32,11 @@ _EXPECTED = ('did not provide metrics', 'read_only=True', 'Given directory is re
 # failures are reported again as their coroutines and tasks are collected, one per array: drop
 # those repeats.
 _ORPHANED_READ = '_read_array_index_and_device_put'
+
+# What asyncio raises when an object collected after its event loop closed (orbax's loop, closed
+# with its checkpoint manager) tries to schedule its cleanup there: teardown, not a failure of
+# the run (a failure that abandoned the object has been reported already).
+_LOOP_CLOSED = 'Event loop is closed'
 
 # Where jax logs (INFO) each platform it probed for and could not start, and why.
 _XLA_BRIDGE = os.path.join('jax', '_src', 'xla_bridge.py')
@@ -63,11 +69,13 @@ class QuietLibraries(python_logging.Filter):
 def one_warning(what: str):
   """A sys/threading hook that logs an exception as one warning line, once per distinct line (a
   failed write repeats the same line from every callback); an orphaned read of a damaged
-  checkpoint (above) is not logged again."""
+  checkpoint (above) is not logged again, nor an object's cleanup after its event loop closed."""
   seen = set()
 
   def hook(args) -> None:
     if getattr(getattr(args, 'object', None), '__name__', '') == _ORPHANED_READ:
+      return
+    if isinstance(args.exc_value, RuntimeError) and str(args.exc_value) == _LOOP_CLOSED:
       return
     line = f'{what}: {errors.brief(args.exc_value)}'
     if line not in seen:

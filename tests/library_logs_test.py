@@ -166,3 +166,28 @@ def test_orphaned_reads_of_a_damaged_checkpoint_are_not_logged_again(caplog):
   assert not quiet.filter(_record(asyncio_file, python_logging.ERROR,
                                   never.format('_read_array_index_and_device_put')))
   assert quiet.filter(_record(asyncio_file, python_logging.ERROR, never.format('save')))
+
+
+def test_a_cleanup_after_its_event_loop_closed_is_not_logged(caplog):
+  """asyncio's own error for an object collected after orbax closed its loop (the damaged-
+  checkpoint command once logged it as a second line) is teardown, dropped; another
+  RuntimeError from a collected object keeps its line."""
+  library_logs.install()
+  loop = asyncio.new_event_loop()
+  loop.close()
+
+  class Collected:
+    def __init__(self, cleanup):
+      self.cleanup = cleanup
+
+    def __del__(self):
+      self.cleanup()  # Raised here, the error is "unraisable": sys.unraisablehook reports it.
+
+  def other_failure():
+    raise RuntimeError('the writer failed')
+
+  with caplog.at_level(python_logging.WARNING, logger='absl'):
+    Collected(lambda: loop.call_soon(print))
+    Collected(other_failure)
+  assert [r.getMessage() for r in caplog.records] == [
+      'ignored in a callback: RuntimeError: the writer failed']
