@@ -14,7 +14,6 @@ left `<step>/` with some items and no run record, which the next start refused (
 """
 import contextlib
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -299,7 +298,7 @@ class Checkpointer:
     try:
       saved = self._manager.restore(step, args=ocp.args.Composite(
           checksums=ocp.args.JsonRestore()))['checksums']
-      return hashlib.sha256(json.dumps(saved['state'], sort_keys=True).encode()).hexdigest()[:32]
+      return checksums_lib.of_json(saved['state'])[:32]
     except Exception as e:  # pylint: disable=broad-except
       if not _is_read_error(e):
         raise

@@ -16,6 +16,11 @@ def flatten(tree: Any) -> Dict[str, Any]:
       flax.serialization.to_state_dict(tree), keep_empty_nodes=True).items()}
 
 
+def of_json(value: Any) -> str:
+  """sha256 of a JSON value, independent of its dicts' key order."""
+  return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
 def checksums(state: Any, data_state: dict) -> Dict[str, Dict[str, str]]:
   """sha256 of each array's dtype, shape and bytes, by path; and of the data position's JSON."""
   def digest(leaf) -> str:
@@ -31,4 +36,4 @@ def checksums(state: Any, data_state: dict) -> Dict[str, Dict[str, str]]:
 
   host = jax.device_get(state)
   return {'state': {k: digest(v) for k, v in flatten(host).items()},
-          'data': hashlib.sha256(json.dumps(data_state, sort_keys=True).encode()).hexdigest()}
+          'data': of_json(data_state)}

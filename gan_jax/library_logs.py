@@ -66,6 +66,14 @@ class QuietLibraries(python_logging.Filter):
     return True
 
 
+def _after_the_failure(args) -> bool:
+  """Whether an unraisable or thread exception is the aftermath of a failure reported already:
+  an orphaned read of a damaged checkpoint, or a cleanup after orbax closed its event loop."""
+  if getattr(getattr(args, 'object', None), '__name__', '') == _ORPHANED_READ:
+    return True
+  return isinstance(args.exc_value, RuntimeError) and str(args.exc_value) == _LOOP_CLOSED
+
+
 def one_warning(what: str):
   """A sys/threading hook that logs an exception as one warning line, once per distinct line (a
   failed write repeats the same line from every callback); an orphaned read of a damaged
@@ -73,9 +81,7 @@ def one_warning(what: str):
   seen = set()
 
   def hook(args) -> None:
-    if getattr(getattr(args, 'object', None), '__name__', '') == _ORPHANED_READ:
-      return
-    if isinstance(args.exc_value, RuntimeError) and str(args.exc_value) == _LOOP_CLOSED:
+    if _after_the_failure(args):
       return
     line = f'{what}: {errors.brief(args.exc_value)}'
     if line not in seen:
