@@ -55,7 +55,7 @@ def parse_seeds(seeds) -> List[int]:
 
 def beats_processes(platform: str) -> bool:
   """Whether a population trains a row's seeds faster than one process per core does: on an
-  accelerator. On a CPU the processes win (README, Benchmarks: 569 seed-epochs an hour against
+  accelerator. On a CPU the processes win (docs/performance.md: 569 seed-epochs an hour against
   the population's 516 on the 2-core CPU), and launch/cpu_seeds.sh runs them."""
   return platform != 'cpu'
 

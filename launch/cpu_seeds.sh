@@ -2,7 +2,8 @@
 # Trains several seeds of one experiment on a CPU machine: one process per core, each pinned to
 # its core (taskset) and niced, the next seed starting on a core when its seed finishes. On the
 # 2-core CPU of this project two single-core processes train 13 % more epochs per hour than one
-# process on both cores (mnist_gan: 18.2 s an epoch each, against 10.25 s for one; README).
+# process on both cores (mnist_gan: 18.2 s an epoch each, against 10.25 s for one;
+# docs/reproductions.md).
 # Once no seed is left to start, a core that frees up goes to a seed still training: the run is
 # stopped with SIGTERM (it checkpoints the step reached; exit 143) and resumed pinned to its cores
 # and the free ones (XLA sizes its thread pool when a process starts, so a running process

@@ -49,9 +49,9 @@ def train_population(row: tables.Row, root: str, runlocal: bool, inception_weigh
 def train_on_cores(row: tables.Row, root: str, runlocal: bool, inception_weights: str,
                    data_paths: Optional[Dict[str, str]] = None) -> bool:
   """Trains the row's seeds one process per core, each pinned to its core (launch/executors.py,
-  as launch/cpu_seeds.sh), where that is the faster form: a CPU with several cores (README,
-  Benchmarks: 569 seed-epochs an hour against 516 for a population and ~500 for one process
-  after another on the 2-core CPU). run_seed then finds each trained and evaluates it. Each
+  as launch/cpu_seeds.sh), where that is the faster form: a CPU with several cores
+  (docs/performance.md: 569 seed-epochs an hour against 516 for a population and ~500 for one
+  process after another on the 2-core CPU). run_seed then finds each trained and evaluates it. Each
   process is `python -m gan_jax.main` with the flags that give exactly run_seed's config
   (checked by parsing them back); True if it trained them this way."""
   cores = len(os.sched_getaffinity(0))
