@@ -11,6 +11,7 @@ freed cores go to the seeds still training).
 It goes to <root>/tables/<table>.md and to stdout. --row=TEXT runs only the rows whose label
 contains TEXT, or the one whose whole label is TEXT (their table goes to <table>-some_rows.md,
 leaving the whole table's file alone).
+A row one of whose seeds another process is training is not run (one line says which).
 --progress trains and evaluates nothing: where each seed stands, from the metrics its run
 evaluated during training (launch/progress.py), into <table>-progress.md; safe beside the runs.
 
@@ -259,6 +260,9 @@ def reproduce(name: str, root: str, runlocal: bool, inception_weights: str, fetc
   for row in table.rows:
     entry = {'row': row, 'results': [], 'root': root}
     try:
+      busy = None if progress else rows_lib.in_use(root, row, runlocal)
+      if busy:
+        raise errors.WorkdirError(busy)
       if not progress and seed_training.train_population(row, root, runlocal, inception_weights,
                                                          data_paths):
         logging.info('%s: %s, seeds %s trained as one population', name, row.label, row.seeds)

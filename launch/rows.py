@@ -7,6 +7,7 @@ import sys
 from typing import Dict, Optional
 
 from gan_jax import errors
+from gan_jax import lock
 from gan_jax import workdir as workdir_lib
 from launch import fetch_data
 from launch import overrides
@@ -44,6 +45,19 @@ def workdir(root: str, row: tables.Row, seed: int, runlocal: bool) -> str:
   spec = f'experiments/{row.experiment}.py' + (':runlocal' if runlocal else '')
   return os.path.join(root, plan.experiment_name(spec),
                       overrides.name({**identifying(row), 'seed': seed}))
+
+
+def in_use(root: str, row: tables.Row, runlocal: bool) -> Optional[str]:
+  """None if no seed of the row is training (or evaluating) in another process, else which one
+  and what to do (one line): a row run then would have its processes refused one by one."""
+  for seed in row.seeds:
+    holder = lock.holder(workdir(root, row, seed, runlocal))
+    if holder:
+      doing = 'being evaluated' if holder.get('purpose') == 'evaluation' else 'training'
+      return (f'seed={seed} is {doing} in another process (PID '
+              f'{holder["pid"]} on host {holder.get("host")}, started {holder.get("started")}): '
+              'wait for it to finish, or see where the row stands with --progress')
+  return None
 
 
 def data_available(config, row: tables.Row) -> Optional[str]:

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from gan_jax import errors
+from gan_jax import lock
 from gan_jax.data import idx
 from launch import fetch_data
 from launch import report
@@ -362,3 +363,32 @@ def test_on_a_cpu_a_rows_seeds_train_one_process_per_core(tmp_path, monkeypatch,
     records = [[{k: v for k, v in json.loads(line).items() if 'per_sec' not in k}
                 for line in (w / 'metrics.jsonl').read_text().splitlines()] for w in workdirs]
     assert records[0] == records[1]
+
+
+def test_a_row_one_of_whose_seeds_trains_elsewhere_is_not_run(tmp_path, monkeypatch):
+  """A seed's workdir held by another run (here: a lock this process holds, as a training run
+  in another process would): the row is one line naming that seed and --progress, and nothing
+  is started for any of its seeds. Released, the row runs."""
+  root = str(tmp_path)
+  only = ('Ring of 8 Gaussians, GAN + DFM',)
+  row, = tables.select(tables.TABLES['offline'], only).rows
+  held = rows.workdir(root, row, row.seeds[1], runlocal=True)
+  os.makedirs(held)
+  def never(*args, **kwargs):
+    raise AssertionError('a row with a seed in use was run')
+  with monkeypatch.context() as patch:
+    for name in ('train_population', 'train_on_cores'):
+      patch.setattr(seed_training, name, never)
+    patch.setattr(reproduce, 'run_seed', never)
+    with lock.WorkdirLock(held):
+      text, failed = reproduce.reproduce('offline', root, runlocal=True, inception_weights='',
+                                         only=only)
+  assert len(failed) == 1
+  assert failed[0]['error'].startswith(f'seed={row.seeds[1]} is training in another process '
+                                       f'(PID {os.getpid()} ')
+  assert '--progress' in failed[0]['error'] and failed[0]['error'] in text
+  assert sorted(os.listdir(os.path.dirname(held))) == [os.path.basename(held)]
+  monkeypatch.setattr(seed_training, 'train_on_cores', lambda *args: False)  # (Quicker here.)
+  text, failed = reproduce.reproduce('offline', root, runlocal=True, inception_weights='',
+                                     only=only)
+  assert not failed and 'in another process' not in text
