@@ -65,8 +65,12 @@ def _read_holder(fd: int) -> str:
     holder = {}
   if not holder:
     return 'holder unknown'
-  return (f'{holder.get("purpose", "training")}: PID {holder.get("pid")} on host '
-          f'{holder.get("host")}, started {holder.get("started")}')
+  return f'{holder.get("purpose", "training")}: {describe(holder)}'
+
+
+def describe(record: dict) -> str:
+  """'PID p on host h, started t': a lock record (as `holder` returns it) for a message."""
+  return f'PID {record.get("pid")} on host {record.get("host")}, started {record.get("started")}'
 
 
 def holder(workdir: str) -> Optional[dict]:

@@ -54,9 +54,8 @@ def in_use(root: str, row: tables.Row, runlocal: bool) -> Optional[str]:
     holder = lock.holder(workdir(root, row, seed, runlocal))
     if holder:
       doing = 'being evaluated' if holder.get('purpose') == 'evaluation' else 'training'
-      return (f'seed={seed} is {doing} in another process (PID '
-              f'{holder["pid"]} on host {holder.get("host")}, started {holder.get("started")}): '
-              'wait for it to finish, or see where the row stands with --progress')
+      return (f'seed={seed} is {doing} in another process ({lock.describe(holder)}): wait for '
+              'it to finish, or see where the row stands with --progress')
   return None
 
 
