@@ -77,7 +77,7 @@ def holder(workdir: str) -> Optional[dict]:
   """Who holds the workdir's lock, read without taking it (a run starting then is never
   refused): its {'pid', 'host', 'started'} when a run is training there (its PID alive, or on
   another host, which cannot be checked from here), else None. A killed run's record, whose PID
-  is gone, is None."""
+  is gone or now another process's that holds no lock, is None."""
   try:
     with open(os.path.join(workdir, LOCK_FILE), encoding='utf-8') as f:
       record = json.loads(f.read() or '{}')
@@ -93,4 +93,21 @@ def holder(workdir: str) -> Optional[dict]:
     return None
   except PermissionError:  # Alive, another user's.
     pass
+  if _holds_no_lock(record['pid']):  # Its PID reused since the run was killed.
+    return None
   return record
+
+
+def _holds_no_lock(pid: int) -> bool:
+  """True when the kernel's table of file locks (Linux's /proc/locks) lists none held by `pid`:
+  a live process of that PID is then not the run that wrote the record (a run killed with -9
+  leaves its record, and the PID can be given to another process). Matched by PID, not by the
+  file's inode, which stacked filesystems may report differently. False where it cannot tell."""
+  try:
+    with open('/proc/locks', encoding='ascii') as f:
+      table = f.read().splitlines()
+  except OSError:
+    return False
+  # '1: FLOCK  ADVISORY  WRITE 23036 fe:00:2156414 0 EOF'; a waiter's line has '->' after '1:'.
+  held = {fields[4] for fields in map(str.split, table) if len(fields) > 4 and fields[1] != '->'}
+  return str(pid) not in held

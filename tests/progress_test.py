@@ -55,6 +55,14 @@ def test_status_reads_the_lock_without_taking_it(tmp_path):
   with open(tmp_path / lock.LOCK_FILE, 'w') as f:
     json.dump({'pid': int(dead), 'host': lock.socket.gethostname(), 'started': 'x'}, f)
   assert progress.status(workdir) == 'paused'
+  if os.path.exists('/proc/locks'):  # (Linux.) Its PID since given to a process that holds no lock.
+    with subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']) as reused:
+      try:
+        with open(tmp_path / lock.LOCK_FILE, 'w') as f:
+          json.dump({'pid': reused.pid, 'host': lock.socket.gethostname(), 'started': 'x'}, f)
+        assert progress.status(workdir) == 'paused'
+      finally:
+        reused.kill()
   with open(tmp_path / 'stop.json', 'w') as f:
     json.dump({'step': 5, 'epoch': 1.0, 'stopped_by': 'early_stopping'}, f)
   assert progress.status(workdir) == 'early_stopping'
