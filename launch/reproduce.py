@@ -203,9 +203,17 @@ def markdown(name: str, table: tables.Table, rows: List[Dict], runlocal: bool,
                                                           else '')
     lines.append(f'| {row.label} | {row.published} | {ours} | {config} | {seeds} | {steps} | '
                  f'{hardware} | {wall} |')
-  if progress:  # Each seed against the stopping rule.
-    lines += ['', *[f'- {e["row"].label}, seed {r["seed"]} ({r["stopped_by"]}): {r["standing"]}'
-                    for e in rows for r in e['results'] if r.get('standing')]]
+  if progress:  # Each seed against the stopping rule; a row's seeds not started named too.
+    lines.append('')
+    for e in rows:
+      started = {r['seed']: r for r in e['results']}
+      for seed in e['row'].seeds if e['results'] else ():
+        r = started.get(seed)
+        if r is None:
+          lines.append(f'- {e["row"].label}, seed {seed}: not started (nothing logged in '
+                       f'{rows_lib.workdir(e["root"], e["row"], seed, runlocal)})')
+        elif r.get('standing'):
+          lines.append(f'- {e["row"].label}, seed {seed} ({r["stopped_by"]}): {r["standing"]}')
   for entry in rows:
     row = entry['row']
     if row.milestones and entry['results']:
@@ -244,7 +252,8 @@ def reproduce(name: str, root: str, runlocal: bool, inception_weights: str, fetc
   Markdown, the rows that could not run, reported in it). With `output` (where the Markdown will
   be written), the rows' figures are written beside it (launch/report.py) and embedded. With
   `progress`, nothing runs: each seed's standing (launch/progress.py); seeds not started are
-  left out, and a row none of whose seeds started is reported so."""
+  left out of the numbers and named under the table, and a row none of whose seeds started is
+  reported so."""
   plan.check_root(root)
   table = tables.select(tables.TABLES[name], only)
   if not runlocal and not progress:  # A missing input (the Inception weights) of a metric a row needs stops it

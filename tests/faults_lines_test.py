@@ -65,6 +65,9 @@ def test_progress_before_any_evaluation_lists_only_the_seeds_that_started(tmp_pa
   line = next(l for l in text.splitlines() if l.startswith('| GAN, MNIST |'))
   assert 'no evaluation logged yet; the first is at step 5,000' in line
   assert '| 1 | 1,000 (2, paused) |' in line  # Seed 1 only: 0 and 2 have logged nothing.
+  for seed in (0, 2):  # Named below the table, so that a reader does not take the row for whole.
+    assert (f'- GAN, MNIST, seed {seed}: not started (nothing logged in '
+            f'{root / "mnist_gan" / f"seed={seed}"})') in text.splitlines()
   assert [f['row'].label for f in failed] == ['GAN, MNIST, z ~ N(0, I)']
 
 

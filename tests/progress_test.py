@@ -146,6 +146,8 @@ def test_progress_table_reports_the_seeds_started_and_writes_nothing_in_them(tmp
   assert ('- GAN, MNIST, seed 0 (early_stopping): best validation_ll 190.00 at epoch 40 (test_ll '
           '198.00, test_stderr 2.30); no stopping rule (trains to num_train_steps)'
           ) in text.splitlines()
+  assert (f'- GAN, MNIST, seed 2: not started (nothing logged in '
+          f'{os.path.join(root, "mnist_gan", "seed=2")})') in text.splitlines()
   paused = next(l for l in text.splitlines() if l.startswith('- GAN, MNIST, z ~ N(0, I), seed 0'))
   assert paused.startswith(
       '- GAN, MNIST, z ~ N(0, I), seed 0 (paused): best validation_ll 150.00 at epoch 10 '
